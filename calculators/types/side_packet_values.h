@@ -1,0 +1,25 @@
+// Reading the optional side packets sources and sinks take from `edgepipe run`
+// (input_path, output_path, camera_index, max_frames). The CLI passes every
+// value as a std::string; applications may pass numbers. These helpers accept
+// either, so a calculator declares such side packets with TypeId::Any().
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/calculator.h"
+
+namespace edgepipe {
+
+// An empty string counts as "not set": `edgepipe run` passes "" for a flag the
+// user left out, and the calculator then uses its options.
+
+// The side packet `tag` as a string, or nullopt when it is not connected or empty.
+Result<std::optional<std::string>> StringSidePacket(const CalculatorContext& cc, std::string_view tag);
+// The side packet `tag` as an integer (from an integer type or a decimal
+// string), or nullopt when it is not connected or an empty string.
+Result<std::optional<int64_t>> IntSidePacket(const CalculatorContext& cc, std::string_view tag);
+
+}  // namespace edgepipe

@@ -1,0 +1,271 @@
+#include "engine/interpreter.h"
+
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/ranges.h>
+
+#include "engine/backend.h"
+#include "engine/planner.h"
+
+namespace edgepipe::engine {
+namespace {
+
+// XNNPACK may read (never write) up to this many bytes past an input tensor.
+constexpr size_t kXnnExtraBytes = 16;
+
+void FreeArena(std::byte* p) { std::free(p); }
+
+std::string DescribeTensors(const Plan& plan, const std::vector<int>& ids) {
+  std::vector<std::string> parts;
+  for (int t : ids) {
+    if (t < 0) continue;
+    const TensorView& v = plan.tensors[t].view;
+    parts.push_back(fmt::format("{}[{}]{}", DTypeName(v.dtype), fmt::join(v.shape, ","),
+                                v.quant.per_channel() ? " per-channel" : ""));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+Interpreter::~Interpreter() {
+  steps_.clear();  // XNNPACK runtimes hold the thread pool
+  if (threadpool_ != nullptr) pthreadpool_destroy(static_cast<pthreadpool_t>(threadpool_));
+}
+
+Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const Model> model,
+                                                         const InterpreterOptions& options) {
+  if (model == nullptr) return InvalidArgumentError("Interpreter::Create: no model");
+  if (options.num_threads < 1)
+    return InvalidArgumentError("num_threads must be at least 1, got {}", options.num_threads);
+  auto interpreter = std::unique_ptr<Interpreter>(new Interpreter());
+  interpreter->model_ = std::move(model);
+  interpreter->options_ = options;
+  Status s = interpreter->Build();
+  if (!s.ok()) return s.WithContext(fmt::format("model '{}'", interpreter->model_->source()));
+  return interpreter;
+}
+
+Status Interpreter::Build() {
+  EP_ASSIGN_OR_RETURN(plan_, BuildPlan(model_));
+  EP_RETURN_IF_ERROR(ApplyRewrites(*plan_));
+  backends_.push_back(MakeXnnpackBackend());
+  backends_.push_back(MakeOwnKernelBackend());
+  if (options_.num_threads > 1) {
+    threadpool_ = pthreadpool_create(static_cast<size_t>(options_.num_threads));
+    if (threadpool_ == nullptr) return InternalError("cannot create a pool of {} threads", options_.num_threads);
+  }
+  BackendContext context;
+  context.threadpool = static_cast<pthreadpool_t>(threadpool_);
+  context.fp16_inference_hint = options_.fp16_inference;
+
+  // A backend may accept an op by its shapes and dtypes and still fail to
+  // compile it (XNNPACK checks some parameter ranges only when it creates
+  // operators). When a grouped step fails, each of its ops is probed alone;
+  // the ones that fail are refused to that backend and the partition is redone.
+  Refusals refused;
+  for (;;) {
+    std::vector<int> failed_step_ops;
+    const Backend* failed_backend = nullptr;
+    Status s = TryBuild(refused, context, failed_step_ops, failed_backend);
+    if (s.ok()) break;
+    if (failed_backend == nullptr || failed_step_ops.size() < 1) return s;
+    int newly_refused = 0;
+    for (int op : failed_step_ops) {
+      if (failed_backend->Probe(*plan_, op, context).ok()) continue;
+      refused[op].insert(failed_backend);
+      plan_->rewrites.push_back(fmt::format("{}: {} cannot compile it; moved to the next backend",
+                                            OpLabel(plan_->ops[op]), failed_backend->name()));
+      ++newly_refused;
+    }
+    if (newly_refused == 0) return s;
+  }
+
+  for (int t : plan_->inputs) input_views_.push_back(&plan_->tensors[t].view);
+  for (int t : plan_->outputs) output_views_.push_back(&plan_->tensors[t].view);
+  return OkStatus();
+}
+
+Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& context,
+                             std::vector<int>& failed_step_ops, const Backend*& failed_backend) {
+  Plan& plan = *plan_;
+  steps_.clear();
+  for (PlanTensor& t : plan.tensors) {
+    t.needs_slot = false;
+    if (!t.is_constant) t.view.data = nullptr;
+  }
+
+  // Partition: the first backend that supports an op (and has not refused it) runs it.
+  struct PendingStep {
+    const Backend* backend;
+    std::vector<int> ops;
+  };
+  std::vector<PendingStep> pending;
+  for (size_t i = 0; i < plan.ops.size(); ++i) {
+    PlanOp& op = plan.ops[i];
+    if (!op.live) continue;
+    const Backend* chosen = nullptr;
+    std::vector<std::string> reasons;
+    for (const auto& backend : backends_) {
+      if (auto r = refused.find(static_cast<int>(i)); r != refused.end() && r->second.count(backend.get())) {
+        reasons.push_back(fmt::format("{}: cannot compile it", backend->name()));
+        continue;
+      }
+      std::string why;
+      if (backend->Supports(plan, op, &why)) {
+        chosen = backend.get();
+        break;
+      }
+      if (!why.empty()) reasons.push_back(fmt::format("{}: {}", backend->name(), why));
+    }
+    if (chosen == nullptr)
+      return UnimplementedError("{}: no backend can run it with inputs {} -> outputs {}{}{}", OpLabel(op),
+                                DescribeTensors(plan, op.inputs), DescribeTensors(plan, op.outputs),
+                                reasons.empty() ? "" : "; ", fmt::join(reasons, "; "));
+    op.backend = chosen->name();
+    const bool extend = !pending.empty() && pending.back().backend == chosen && chosen->groups_ops() &&
+                        !options_.profile_per_op && !options_.preserve_all_tensors;
+    if (!extend) pending.push_back({chosen, {}});
+    pending.back().ops.push_back(static_cast<int>(i));
+    op.step = static_cast<int>(pending.size()) - 1;
+  }
+
+  // Which tensors need arena memory: those crossing a step boundary, those an
+  // own kernel touches, model inputs/outputs and variables.
+  const int num_steps = static_cast<int>(pending.size());
+  std::vector<int> first_use(plan.tensors.size(), num_steps), last_use(plan.tensors.size(), -1);
+  for (size_t t = 0; t < plan.tensors.size(); ++t) {
+    PlanTensor& tensor = plan.tensors[t];
+    if (tensor.is_constant) continue;
+    std::vector<int> steps;
+    if (tensor.producer >= 0) steps.push_back(plan.ops[tensor.producer].step);
+    for (int c : tensor.consumers) steps.push_back(plan.ops[c].step);
+    if (tensor.is_graph_input || tensor.is_graph_output || tensor.is_variable || options_.preserve_all_tensors) {
+      tensor.needs_slot = true;
+      first_use[t] = 0;
+      last_use[t] = num_steps;
+      continue;
+    }
+    if (steps.empty()) continue;
+    const bool crosses = std::any_of(steps.begin(), steps.end(), [&](int s) { return s != steps[0]; });
+    const bool touched_by_own = std::any_of(steps.begin(), steps.end(),
+                                            [&](int s) { return !pending[s].backend->groups_ops(); });
+    if (crosses || touched_by_own) {
+      tensor.needs_slot = true;
+      first_use[t] = *std::min_element(steps.begin(), steps.end());
+      last_use[t] = *std::max_element(steps.begin(), steps.end());
+    }
+  }
+  arena_bytes_ = PlaceInArena(plan, first_use, last_use, kXnnExtraBytes);
+  const size_t arena_alloc = std::max<size_t>((arena_bytes_ + 63) / 64 * 64, 64);
+  arena_ = {static_cast<std::byte*>(std::aligned_alloc(64, arena_alloc)), &FreeArena};
+  if (arena_ == nullptr) return InternalError("cannot allocate the {}-byte tensor arena", arena_bytes_);
+  std::memset(arena_.get(), 0, arena_alloc);
+  for (PlanTensor& t : plan.tensors)
+    if (t.needs_slot) t.view.data = arena_.get() + t.slot_offset;
+  ResetVariableTensors();
+
+  bool any_grouped = false;
+  bool any_fp16 = false;
+  for (const PendingStep& p : pending) {
+    auto step = p.backend->Compile(plan, p.ops, context);
+    if (!step.ok()) {
+      failed_step_ops = p.ops;
+      failed_backend = p.backend;
+      return step.status();
+    }
+    StepInfo info;
+    info.step = std::move(*step);
+    info.backend = p.backend->name();
+    for (int i : p.ops) {
+      info.op_indices.push_back(plan.ops[i].model_index);
+      info.op_names.push_back(plan.ops[i].name);
+    }
+    if (p.backend->groups_ops()) any_grouped = true;
+    any_fp16 = any_fp16 || info.step->fp16_active();
+    steps_.push_back(std::move(info));
+  }
+  fp16_active_ = any_fp16;
+  fp16_status_ = OkStatus();
+  if (options_.fp16_inference && !any_fp16) {
+    fp16_status_ = any_grouped ? UnavailableError("fp16 inference was requested, but XNNPACK cannot run fp16 "
+                                                  "arithmetic on this CPU; running in fp32")
+                               : UnavailableError("fp16 inference was requested, but no op runs on XNNPACK");
+  }
+  return OkStatus();
+}
+
+int Interpreter::input_index(const std::string& name) const {
+  for (size_t i = 0; i < input_views_.size(); ++i)
+    if (input_views_[i]->name == name) return static_cast<int>(i);
+  return -1;
+}
+
+int Interpreter::output_index(const std::string& name) const {
+  for (size_t i = 0; i < output_views_.size(); ++i)
+    if (output_views_[i]->name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Status Interpreter::Invoke() {
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    StepInfo& info = steps_[s];
+    if (profile_listener_) {
+      auto start = std::chrono::steady_clock::now();
+      Status status = info.step->Run();
+      auto end = std::chrono::steady_clock::now();
+      if (!status.ok()) return status;
+      StepProfile profile;
+      profile.step = static_cast<int>(s);
+      profile.backend = info.backend;
+      profile.op_indices = info.op_indices;
+      profile.op_names = info.op_names;
+      profile.microseconds = std::chrono::duration<double, std::micro>(end - start).count();
+      profile_listener_(profile);
+    } else {
+      EP_RETURN_IF_ERROR(info.step->Run());
+    }
+  }
+  return OkStatus();
+}
+
+void Interpreter::ResetVariableTensors() {
+  for (PlanTensor& t : plan_->tensors) {
+    if (!t.is_variable || t.view.data == nullptr) continue;
+    int64_t zp = t.view.quant.zero_point.empty() ? 0 : t.view.quant.zero_point[0];
+    if (t.view.dtype == DType::kUInt8 || t.view.dtype == DType::kInt8)
+      std::memset(t.view.data, static_cast<int>(zp & 0xff), t.view.num_bytes());
+    else
+      std::memset(t.view.data, 0, t.view.num_bytes());
+  }
+}
+
+std::vector<OpPlacement> Interpreter::placements() const {
+  std::vector<OpPlacement> out;
+  for (const PlanOp& op : plan_->ops) {
+    OpPlacement p;
+    p.op_index = op.model_index;
+    p.op_name = op.name;
+    p.backend = op.live ? op.backend : (op.code == builtin::kDequantize ? "folded" : "fused");
+    p.step = op.live ? op.step : -1;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+const TensorView* Interpreter::tensor(int index) const {
+  if (index < 0 || static_cast<size_t>(index) >= plan_->tensors.size()) return nullptr;
+  const PlanTensor& t = plan_->tensors[index];
+  return t.view.data != nullptr ? &t.view : nullptr;
+}
+
+size_t Interpreter::num_tensors() const { return plan_->tensors.size(); }
+
+const std::vector<std::string>& Interpreter::rewrites() const { return plan_->rewrites; }
+
+}  // namespace edgepipe::engine

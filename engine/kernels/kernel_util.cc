@@ -1,0 +1,179 @@
+#include "engine/kernels/kernel_util.h"
+
+#include <bit>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace edgepipe::engine::kernels::internal {
+
+std::string ShapeString(std::span<const int32_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) s += ",";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+std::string Describe(const TensorView& tensor) {
+  return fmt::format("'{}' {} {}", tensor.name, ShapeString(tensor.shape), DTypeName(tensor.dtype));
+}
+
+Status CheckTensor(std::string_view op, const TensorView& tensor) {
+  for (int32_t d : tensor.shape) {
+    if (d < 0) return InvalidArgumentError("{}: tensor {} has a negative dimension", op, Describe(tensor));
+  }
+  if (tensor.data == nullptr && tensor.num_elements() != 0) {
+    return InvalidArgumentError("{}: tensor {} has no data", op, Describe(tensor));
+  }
+  return OkStatus();
+}
+
+Status CheckDType(std::string_view op, const TensorView& tensor, DType expected) {
+  if (tensor.dtype != expected) {
+    return InvalidArgumentError("{}: tensor {} must be {}", op, Describe(tensor), DTypeName(expected));
+  }
+  return OkStatus();
+}
+
+Status CheckSameDType(std::string_view op, const TensorView& tensor, const TensorView& reference) {
+  if (tensor.dtype != reference.dtype) {
+    return InvalidArgumentError("{}: tensor {} must have the dtype of {}", op, Describe(tensor),
+                                Describe(reference));
+  }
+  return OkStatus();
+}
+
+Status CheckSameShape(std::string_view op, const TensorView& tensor, const TensorView& reference) {
+  if (tensor.shape != reference.shape) {
+    return InvalidArgumentError("{}: tensor {} must have the shape of {}", op, Describe(tensor),
+                                Describe(reference));
+  }
+  return OkStatus();
+}
+
+Status CheckElementCount(std::string_view op, const TensorView& tensor, size_t expected) {
+  if (tensor.num_elements() != expected) {
+    return InvalidArgumentError("{}: tensor {} must have {} elements", op, Describe(tensor), expected);
+  }
+  return OkStatus();
+}
+
+Result<int> NormalizeAxis(std::string_view op, int axis, int rank, const TensorView& tensor) {
+  if (axis < -rank || axis >= rank) {
+    return InvalidArgumentError("{}: axis {} is out of range for rank {} (tensor {})", op, axis, rank,
+                                Describe(tensor));
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+bool IsQuantized8(DType dtype) { return dtype == DType::kUInt8 || dtype == DType::kInt8; }
+bool IsQuantizedInteger(DType dtype) { return IsQuantized8(dtype) || dtype == DType::kInt16; }
+
+Result<QuantParams> PerTensorQuant(std::string_view op, const TensorView& tensor) {
+  const Quantization& q = tensor.quant;
+  if (q.scale.size() != 1 || q.zero_point.size() > 1) {
+    return InvalidArgumentError("{}: tensor {} needs per-tensor quantization (has {} scales)", op,
+                                Describe(tensor), q.scale.size());
+  }
+  if (!(q.scale[0] > 0.0f) || !std::isfinite(q.scale[0])) {
+    return InvalidArgumentError("{}: tensor {} has invalid scale {}", op, Describe(tensor), q.scale[0]);
+  }
+  const int64_t zp = q.zero_point.empty() ? 0 : q.zero_point[0];
+  if (zp < std::numeric_limits<int32_t>::min() || zp > std::numeric_limits<int32_t>::max()) {
+    return InvalidArgumentError("{}: tensor {} has invalid zero point {}", op, Describe(tensor), zp);
+  }
+  return QuantParams{q.scale[0], static_cast<int32_t>(zp)};
+}
+
+IntRange QuantizedRange(DType dtype) {
+  switch (dtype) {
+    case DType::kUInt8: return {0, 255};
+    case DType::kInt8: return {-128, 127};
+    case DType::kInt16: return {-32768, 32767};
+    default: return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+  }
+}
+
+void QuantizeMultiplier(double real_multiplier, int32_t* quantized_multiplier, int* shift) {
+  if (real_multiplier == 0.0 || !std::isfinite(real_multiplier)) {
+    *quantized_multiplier = 0;
+    *shift = 0;
+    return;
+  }
+  const double q = std::frexp(real_multiplier, shift);
+  int64_t q_fixed = static_cast<int64_t>(std::round(q * static_cast<double>(int64_t{1} << 31)));
+  if (q_fixed == (int64_t{1} << 31)) {
+    q_fixed /= 2;
+    ++*shift;
+  }
+  // TFLite flushes multipliers below 2^-31 to zero.
+  if (*shift < -31) {
+    *shift = 0;
+    q_fixed = 0;
+  }
+  // Multipliers this large would overflow the left shift; TFLite caps at 30.
+  if (*shift > 30) {
+    *shift = 30;
+    q_fixed = std::numeric_limits<int32_t>::max();
+  }
+  *quantized_multiplier = static_cast<int32_t>(q_fixed);
+}
+
+float HalfToFloat(uint16_t half) {
+  const uint32_t sign = static_cast<uint32_t>(half & 0x8000u) << 16;
+  uint32_t exponent = (half >> 10) & 0x1Fu;
+  uint32_t mantissa = half & 0x3FFu;
+  uint32_t bits;
+  if (exponent == 0x1F) {
+    bits = sign | 0x7F800000u | (mantissa << 13);  // inf / NaN
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;  // +-0
+  } else {
+    // Subnormal half: normalize into a float.
+    exponent = 113;
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    mantissa &= 0x3FFu;
+    bits = sign | (exponent << 23) | (mantissa << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+Result<BroadcastPlan> PlanBroadcast(std::string_view op, const TensorView& a, const TensorView& b,
+                                    const TensorView& output) {
+  BroadcastPlan plan;
+  const int rank = output.rank();
+  if (rank > kMaxRank || a.rank() > rank || b.rank() > rank) {
+    return InvalidArgumentError("{}: output {} must have rank <= {} and >= the inputs' ({} and {})", op,
+                                Describe(output), kMaxRank, Describe(a), Describe(b));
+  }
+  plan.rank = rank;
+  plan.same_shape = a.shape == output.shape && b.shape == output.shape;
+  int64_t a_stride = 1, b_stride = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    const int32_t out_dim = output.shape[d];
+    const int a_d = d - (rank - a.rank());
+    const int b_d = d - (rank - b.rank());
+    const int32_t a_dim = a_d >= 0 ? a.shape[a_d] : 1;
+    const int32_t b_dim = b_d >= 0 ? b.shape[b_d] : 1;
+    const int32_t expected = a_dim == 1 ? b_dim : ((b_dim == 1 || b_dim == a_dim) ? a_dim : -1);
+    if (expected < 0 || expected != out_dim) {
+      return InvalidArgumentError("{}: shapes of {} and {} do not broadcast to output {}", op, Describe(a),
+                                  Describe(b), Describe(output));
+    }
+    plan.dims[d] = out_dim;
+    plan.a_strides[d] = a_dim == 1 ? 0 : a_stride;
+    plan.b_strides[d] = b_dim == 1 ? 0 : b_stride;
+    a_stride *= a_dim;
+    b_stride *= b_dim;
+  }
+  return plan;
+}
+
+}  // namespace edgepipe::engine::kernels::internal

@@ -1,0 +1,586 @@
+// Lowering of TFLite ops to an XNNPACK subgraph (the Debian 2022-02 snapshot's
+// subgraph API). One Step = one xnn_subgraph turned into one xnn_runtime.
+#include <xnnpack.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <fmt/ranges.h>
+
+#include "engine/backend.h"
+
+namespace edgepipe::engine {
+namespace {
+
+constexpr size_t kMaxXnnDims = 6;  // XNN_MAX_TENSOR_DIMS of this XNNPACK
+
+const char* XnnStatusName(xnn_status status) {
+  switch (status) {
+    case xnn_status_success: return "success";
+    case xnn_status_uninitialized: return "uninitialized";
+    case xnn_status_invalid_parameter: return "invalid parameter";
+    case xnn_status_invalid_state: return "invalid state";
+    case xnn_status_unsupported_parameter: return "unsupported parameter";
+    case xnn_status_unsupported_hardware: return "unsupported hardware";
+    case xnn_status_out_of_memory: return "out of memory";
+  }
+  return "unknown status";
+}
+
+Status EnsureXnnpackInitialized() {
+  static std::once_flag once;
+  static xnn_status status = xnn_status_uninitialized;
+  std::call_once(once, [] { status = xnn_initialize(/*allocator=*/nullptr); });
+  if (status != xnn_status_success)
+    return UnavailableError("XNNPACK failed to initialize ({}): this CPU may be unsupported",
+                            XnnStatusName(status));
+  return OkStatus();
+}
+
+bool IsFloat(const TensorView& t) { return t.dtype == DType::kFloat32; }
+bool IsQuant8(const TensorView& t) {
+  return (t.dtype == DType::kUInt8 || t.dtype == DType::kInt8) && t.quant.scale.size() == 1;
+}
+bool SameQuant(const TensorView& a, const TensorView& b) {
+  return a.dtype == b.dtype && a.quant.scale == b.quant.scale && a.quant.zero_point == b.quant.zero_point;
+}
+// Float, or 8-bit quantized per tensor with the same dtype as `like`.
+bool SameKind(const TensorView& t, const TensorView& like) {
+  if (IsFloat(like)) return IsFloat(t);
+  return IsQuant8(like) && IsQuant8(t) && t.dtype == like.dtype;
+}
+bool ActivationSupported(Activation a) {
+  return a == Activation::kNone || a == Activation::kRelu || a == Activation::kRelu6 ||
+         a == Activation::kReluN1To1;
+}
+std::pair<float, float> ActivationRange(Activation a) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  switch (a) {
+    case Activation::kRelu: return {0.0f, inf};
+    case Activation::kRelu6: return {0.0f, 6.0f};
+    case Activation::kReluN1To1: return {-1.0f, 1.0f};
+    default: return {-inf, inf};
+  }
+}
+
+bool ZeroPointsAllZero(const TensorView& t) {
+  for (int64_t zp : t.quant.zero_point)
+    if (zp != 0) return false;
+  return true;
+}
+
+// Checks the constant weights (and bias) of a convolution / fully connected op.
+bool WeightsSupported(const Plan& plan, const PlanOp& op, int channel_axis, std::string* why) {
+  const TensorView& in = plan.tensors[op.inputs[0]].view;
+  const PlanTensor& filter = plan.tensors[op.inputs[1]];
+  if (!filter.is_constant) {
+    if (why) *why = "weights are not constant";
+    return false;
+  }
+  const TensorView& w = filter.view;
+  if (IsFloat(in)) {
+    if (!IsFloat(w)) {
+      if (why) *why = fmt::format("float input with {} weights", DTypeName(w.dtype));
+      return false;
+    }
+  } else if (in.dtype == DType::kUInt8) {
+    if (!(w.dtype == DType::kUInt8 && w.quant.scale.size() == 1)) {
+      if (why) *why = "uint8 input needs per-tensor uint8 weights";
+      return false;
+    }
+  } else if (in.dtype == DType::kInt8) {
+    if (w.dtype != DType::kInt8 || w.quant.scale.empty() || !ZeroPointsAllZero(w)) {
+      if (why) *why = "int8 input needs symmetric int8 weights";
+      return false;
+    }
+    if (w.quant.per_channel() && w.quant.axis != channel_axis) {
+      if (why) *why = fmt::format("per-channel weights along axis {}, XNNPACK needs {}", w.quant.axis, channel_axis);
+      return false;
+    }
+  } else {
+    return false;
+  }
+  if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+    const PlanTensor& bias = plan.tensors[op.inputs[2]];
+    if (!bias.is_constant) {
+      if (why) *why = "bias is not constant";
+      return false;
+    }
+    if (IsFloat(in) ? !IsFloat(bias.view) : bias.view.dtype != DType::kInt32) return false;
+  }
+  return true;
+}
+
+class XnnpackStep final : public Step {
+ public:
+  XnnpackStep(xnn_runtime_t runtime, bool fp16) : runtime_(runtime), fp16_(fp16) {}
+  ~XnnpackStep() override {
+    if (runtime_ != nullptr) xnn_delete_runtime(runtime_);
+  }
+  Status Run() override {
+    xnn_status status = xnn_invoke_runtime(runtime_);
+    if (status != xnn_status_success) return InternalError("XNNPACK runtime failed: {}", XnnStatusName(status));
+    return OkStatus();
+  }
+  bool fp16_active() const override { return fp16_; }
+
+ private:
+  xnn_runtime_t runtime_;
+  bool fp16_;
+};
+
+// Builds one xnn_subgraph from a run of ops.
+class SubgraphBuilder {
+ public:
+  // In probe mode every non-constant tensor is an external value and no
+  // memory is bound: only node definition and runtime creation are checked.
+  SubgraphBuilder(const Plan& plan, std::span<const int> ops, bool probe = false)
+      : plan_(plan), ops_(ops), probe_(probe) {
+    for (int i : ops) in_segment_.insert(i);
+  }
+  ~SubgraphBuilder() {
+    if (subgraph_ != nullptr) xnn_delete_subgraph(subgraph_);
+  }
+
+  Result<std::unique_ptr<Step>> Build(const BackendContext& context) {
+    // External values: every arena tensor the segment touches.
+    for (int i : ops_) {
+      const PlanOp& op = plan_.ops[i];
+      for (int t : op.inputs) AddExternal(t);
+      for (int t : op.outputs) AddExternal(t);
+    }
+    xnn_status status = xnn_create_subgraph(static_cast<uint32_t>(external_tensors_.size()), 0, &subgraph_);
+    if (status != xnn_status_success)
+      return InternalError("xnn_create_subgraph failed: {}", XnnStatusName(status));
+    for (int i : ops_) {
+      Status s = DefineOp(plan_.ops[i]);
+      if (!s.ok()) return s.WithContext(OpLabel(plan_.ops[i]));
+    }
+    xnn_runtime_t runtime = nullptr;
+    bool fp16 = false;
+    // Without YIELD_WORKERS the pool's threads keep spinning after the step
+    // ends, competing for the CPU with our own kernels (and other processes)
+    // until the next step: on a 2-core machine that costs 10-100x.
+    const uint32_t base_flags = context.threadpool != nullptr ? XNN_FLAG_YIELD_WORKERS : 0;
+    if (context.fp16_inference_hint) {
+      // FORCE fails when fp16 arithmetic is unavailable: that is how we learn to
+      // report the hint as not honoured, then build the ordinary fp32 runtime.
+      status = xnn_create_runtime_v2(subgraph_, context.threadpool, base_flags | XNN_FLAG_FORCE_FP16_INFERENCE,
+                                     &runtime);
+      fp16 = status == xnn_status_success;
+    }
+    if (runtime == nullptr) {
+      status = xnn_create_runtime_v2(subgraph_, context.threadpool, base_flags, &runtime);
+      if (status != xnn_status_success)
+        return InternalError("XNNPACK could not create a runtime for ops {}: {}", OpNames(), XnnStatusName(status));
+    }
+    auto step = std::make_unique<XnnpackStep>(runtime, fp16);
+    if (probe_) return std::unique_ptr<Step>(std::move(step));
+    std::vector<xnn_external_value> externals;
+    for (size_t k = 0; k < external_tensors_.size(); ++k)
+      externals.push_back({static_cast<uint32_t>(k), plan_.tensors[external_tensors_[k]].view.data});
+    status = xnn_setup_runtime(runtime, externals.size(), externals.data());
+    if (status != xnn_status_success)
+      return InternalError("XNNPACK runtime setup failed for ops {}: {}", OpNames(), XnnStatusName(status));
+    return std::unique_ptr<Step>(std::move(step));
+  }
+
+ private:
+  std::string OpNames() const {
+    std::vector<std::string> names;
+    for (int i : ops_) names.push_back(fmt::format("{}:{}", plan_.ops[i].model_index, plan_.ops[i].name));
+    return fmt::format("[{}]", fmt::join(names, ", "));
+  }
+
+  void AddExternal(int t) {
+    if (t < 0 || external_ids_.count(t)) return;
+    if (!(plan_.tensors[t].needs_slot || (probe_ && !plan_.tensors[t].is_constant))) return;
+    external_ids_[t] = static_cast<uint32_t>(external_tensors_.size());
+    external_tensors_.push_back(t);
+  }
+
+  Result<uint32_t> Value(int t, const std::vector<size_t>* dims_override = nullptr) {
+    auto it = value_ids_.find(t);
+    if (it != value_ids_.end()) return it->second;
+    const PlanTensor& tensor = plan_.tensors[t];
+    const TensorView& v = tensor.view;
+    std::vector<size_t> dims = dims_override != nullptr ? *dims_override
+                                                        : std::vector<size_t>(v.shape.begin(), v.shape.end());
+    if (dims.size() > kMaxXnnDims)
+      return UnimplementedError("{} has rank {}, XNNPACK supports up to {}", plan_.TensorLabel(t), dims.size(), kMaxXnnDims);
+    const void* data = tensor.is_constant ? v.data : nullptr;
+    uint32_t external_id = XNN_INVALID_VALUE_ID;
+    uint32_t flags = 0;
+    if (auto ext = external_ids_.find(t); ext != external_ids_.end() && !tensor.is_constant) {
+      external_id = ext->second;
+      const bool produced_here = tensor.producer >= 0 && in_segment_.count(tensor.producer);
+      flags = produced_here ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : XNN_VALUE_FLAG_EXTERNAL_INPUT;
+    }
+    uint32_t id = XNN_INVALID_VALUE_ID;
+    xnn_status status;
+    switch (v.dtype) {
+      case DType::kFloat32:
+        status = xnn_define_tensor_value(subgraph_, xnn_datatype_fp32, dims.size(), dims.data(), data,
+                                         external_id, flags, &id);
+        break;
+      case DType::kUInt8:
+      case DType::kInt8:
+      case DType::kInt32: {
+        if (v.quant.scale.empty())
+          return UnimplementedError("{}: {} tensor without quantization", plan_.TensorLabel(t), DTypeName(v.dtype));
+        if (v.quant.per_channel()) {
+          if (v.dtype == DType::kUInt8) return UnimplementedError("{}: per-channel uint8", plan_.TensorLabel(t));
+          xnn_datatype type = v.dtype == DType::kInt8 ? xnn_datatype_qcint8 : xnn_datatype_qcint32;
+          status = xnn_define_channelwise_quantized_tensor_value(subgraph_, type, v.quant.scale.data(), dims.size(),
+                                                                 static_cast<size_t>(v.quant.axis), dims.data(),
+                                                                 data, external_id, flags, &id);
+        } else {
+          xnn_datatype type = v.dtype == DType::kUInt8  ? xnn_datatype_quint8
+                              : v.dtype == DType::kInt8 ? xnn_datatype_qint8
+                                                        : xnn_datatype_qint32;
+          status = xnn_define_quantized_tensor_value(subgraph_, type, static_cast<int32_t>(v.quant.zero_point[0]),
+                                                     v.quant.scale[0], dims.size(), dims.data(), data,
+                                                     external_id, flags, &id);
+        }
+        break;
+      }
+      default:
+        return UnimplementedError("{}: {} tensors are not supported by XNNPACK", plan_.TensorLabel(t),
+                                  DTypeName(v.dtype));
+    }
+    if (status != xnn_status_success)
+      return InternalError("XNNPACK rejected {} ({}, shape [{}]): {}", plan_.TensorLabel(t), DTypeName(v.dtype),
+                           fmt::join(dims, ","), XnnStatusName(status));
+    value_ids_[t] = id;
+    return id;
+  }
+
+  Result<uint32_t> OptionalValue(const PlanOp& op, size_t k) {
+    if (op.inputs.size() <= k || op.inputs[k] < 0) return XNN_INVALID_VALUE_ID;
+    return Value(op.inputs[k]);
+  }
+
+  static Status Check(xnn_status status, const char* node) {
+    if (status != xnn_status_success) return InternalError("XNNPACK rejected the {} node: {}", node, XnnStatusName(status));
+    return OkStatus();
+  }
+
+  Status DefineOp(const PlanOp& op) {
+    const OpOptions& o = op.options;
+    auto [out_min, out_max] = ActivationRange(o.activation);
+    const uint32_t same_padding = o.padding == Padding::kSame ? XNN_FLAG_TENSORFLOW_SAME_PADDING : 0;
+    const TensorView& in_view = plan_.tensors[op.inputs[0]].view;
+    switch (op.code) {
+      case builtin::kConv2D: {
+        const TensorView& w = plan_.tensors[op.inputs[1]].view;
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t filter, Value(op.inputs[1]));
+        EP_ASSIGN_OR_RETURN(uint32_t bias, OptionalValue(op, 2));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        const size_t in_channels = in_view.shape[3], group_in = w.shape[3];
+        const uint32_t groups = static_cast<uint32_t>(in_channels / group_in);
+        return Check(xnn_define_convolution_2d(subgraph_, 0, 0, 0, 0, w.shape[1], w.shape[2], o.stride_h, o.stride_w,
+                                               o.dilation_h, o.dilation_w, groups, group_in, w.shape[0] / groups,
+                                               out_min, out_max, in, filter, bias, out, same_padding),
+                     "convolution_2d");
+      }
+      case builtin::kDepthwiseConv2D: {
+        const TensorView& w = plan_.tensors[op.inputs[1]].view;
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t filter, Value(op.inputs[1]));
+        EP_ASSIGN_OR_RETURN(uint32_t bias, OptionalValue(op, 2));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        const uint32_t multiplier = static_cast<uint32_t>(w.shape[3] / in_view.shape[3]);
+        return Check(xnn_define_depthwise_convolution_2d(subgraph_, 0, 0, 0, 0, w.shape[1], w.shape[2], o.stride_h,
+                                                         o.stride_w, o.dilation_h, o.dilation_w, multiplier,
+                                                         in_view.shape[3], out_min, out_max, in, filter, bias, out,
+                                                         same_padding),
+                     "depthwise_convolution_2d");
+      }
+      case builtin::kFullyConnected: {
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t filter, Value(op.inputs[1]));
+        EP_ASSIGN_OR_RETURN(uint32_t bias, OptionalValue(op, 2));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        return Check(xnn_define_fully_connected(subgraph_, out_min, out_max, in, filter, bias, out,
+                                                o.keep_num_dims ? 0 : XNN_FLAG_TENSORFLOW_RESHAPE_2D),
+                     "fully_connected");
+      }
+      case builtin::kMaxPool2D: {
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        if (o.filter_h == 1 && o.filter_w == 1 && o.stride_h == 1 && o.stride_w == 1)
+          return Check(xnn_define_clamp(subgraph_, out_min, out_max, in, out, 0), "clamp");
+        return Check(xnn_define_max_pooling_2d(subgraph_, 0, 0, 0, 0, o.filter_h, o.filter_w, o.stride_h, o.stride_w,
+                                               1, 1, out_min, out_max, in, out, same_padding),
+                     "max_pooling_2d");
+      }
+      case builtin::kAveragePool2D:
+      case builtin::kMean: {
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        if (op.global_average_pool) {
+          // XNNPACK wants a 4D [N,1,1,C] output; a MEAN without keep_dims has the
+          // same bytes as [N,C].
+          std::vector<size_t> dims = {static_cast<size_t>(in_view.shape[0]), 1, 1, static_cast<size_t>(in_view.shape[3])};
+          EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0], &dims));
+          return Check(xnn_define_global_average_pooling_2d(subgraph_, out_min, out_max, in, out, 0),
+                       "global_average_pooling_2d");
+        }
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        return Check(xnn_define_average_pooling_2d(subgraph_, 0, 0, 0, 0, o.filter_h, o.filter_w, o.stride_h,
+                                                   o.stride_w, out_min, out_max, in, out, same_padding),
+                     "average_pooling_2d");
+      }
+      case builtin::kAdd:
+      case builtin::kSub:
+      case builtin::kMul:
+      case builtin::kDiv:
+      case builtin::kMaximum:
+      case builtin::kMinimum: {
+        EP_ASSIGN_OR_RETURN(uint32_t a, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t b, Value(op.inputs[1]));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        switch (op.code) {
+          case builtin::kAdd: return Check(xnn_define_add2(subgraph_, out_min, out_max, a, b, out, 0), "add2");
+          case builtin::kSub: return Check(xnn_define_subtract(subgraph_, out_min, out_max, a, b, out, 0), "subtract");
+          case builtin::kMul: return Check(xnn_define_multiply2(subgraph_, out_min, out_max, a, b, out, 0), "multiply2");
+          case builtin::kDiv: return Check(xnn_define_divide(subgraph_, out_min, out_max, a, b, out, 0), "divide");
+          case builtin::kMaximum: return Check(xnn_define_maximum2(subgraph_, a, b, out, 0), "maximum2");
+          default: return Check(xnn_define_minimum2(subgraph_, a, b, out, 0), "minimum2");
+        }
+      }
+      case builtin::kPad: {
+        std::vector<size_t> pre, post;
+        const TensorView& pads = plan_.tensors[op.inputs[1]].view;
+        for (int d = 0; d < in_view.rank(); ++d) {
+          int64_t before = pads.dtype == DType::kInt64 ? pads.as<const int64_t>()[2 * d] : pads.as<const int32_t>()[2 * d];
+          int64_t after =
+              pads.dtype == DType::kInt64 ? pads.as<const int64_t>()[2 * d + 1] : pads.as<const int32_t>()[2 * d + 1];
+          pre.push_back(static_cast<size_t>(before));
+          post.push_back(static_cast<size_t>(after));
+        }
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        // The padding value is real 0: XNNPACK quantizes it to the zero point.
+        return Check(xnn_define_static_constant_pad(subgraph_, pre.data(), post.data(), 0.0f, in, out, 0),
+                     "static_constant_pad");
+      }
+      case builtin::kReshape:
+      case builtin::kSqueeze: {
+        const TensorView& out_view = plan_.tensors[op.outputs[0]].view;
+        std::vector<size_t> shape(out_view.shape.begin(), out_view.shape.end());
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        return Check(xnn_define_static_reshape(subgraph_, shape.size(), shape.data(), in, out, 0), "static_reshape");
+      }
+      case builtin::kResizeBilinear: {
+        const TensorView& out_view = plan_.tensors[op.outputs[0]].view;
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        // The same bit means different things on different nodes: for resize,
+        // no flag = half-pixel centers, ALIGN_CORNERS, or LEGACY = neither.
+        uint32_t flags = o.align_corners        ? XNN_FLAG_ALIGN_CORNERS
+                         : o.half_pixel_centers ? 0
+                                                : XNN_FLAG_TENSORFLOW_LEGACY_MODE;
+        return Check(xnn_define_static_resize_bilinear_2d(subgraph_, out_view.shape[1], out_view.shape[2], in, out,
+                                                          flags),
+                     "static_resize_bilinear_2d");
+      }
+      case builtin::kSoftmax:
+      case builtin::kLogistic:
+      case builtin::kSqrt:
+      case builtin::kSquare:
+      case builtin::kHardSwish:
+      case builtin::kDequantize:
+      case builtin::kQuantize:
+      case builtin::kRelu:
+      case builtin::kRelu6:
+      case builtin::kReluN1To1:
+      case builtin::kLeakyRelu:
+      case builtin::kDepthToSpace: {
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        switch (op.code) {
+          case builtin::kSoftmax: return Check(xnn_define_softmax(subgraph_, in, out, 0), "softmax");
+          case builtin::kLogistic: return Check(xnn_define_sigmoid(subgraph_, in, out, 0), "sigmoid");
+          case builtin::kSqrt: return Check(xnn_define_square_root(subgraph_, in, out, 0), "square_root");
+          case builtin::kSquare: return Check(xnn_define_square(subgraph_, in, out, 0), "square");
+          case builtin::kHardSwish: return Check(xnn_define_hardswish(subgraph_, in, out, 0), "hardswish");
+          case builtin::kLeakyRelu: return Check(xnn_define_leaky_relu(subgraph_, o.alpha, in, out, 0), "leaky_relu");
+          case builtin::kDepthToSpace:
+            return Check(xnn_define_depth_to_space(subgraph_, in, out, o.block_size, 0), "depth_to_space");
+          case builtin::kDequantize:
+          case builtin::kQuantize: return Check(xnn_define_convert(subgraph_, in, out, 0), "convert");
+          default: {
+            auto [lo, hi] = ActivationRange(ActivationOfCode(op.code));
+            return Check(xnn_define_clamp(subgraph_, lo, hi, in, out, 0), "clamp");
+          }
+        }
+      }
+      case builtin::kPrelu: {
+        const TensorView& slope = plan_.tensors[op.inputs[1]].view;
+        std::vector<size_t> dims = {slope.num_elements()};  // XNNPACK wants the slope as [C]
+        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
+        EP_ASSIGN_OR_RETURN(uint32_t s, Value(op.inputs[1], &dims));
+        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
+        return Check(xnn_define_prelu(subgraph_, in, s, out, 0), "prelu");
+      }
+      default:
+        return UnimplementedError("no XNNPACK lowering");
+    }
+  }
+
+  static Activation ActivationOfCode(int32_t code) {
+    switch (code) {
+      case builtin::kRelu: return Activation::kRelu;
+      case builtin::kRelu6: return Activation::kRelu6;
+      case builtin::kReluN1To1: return Activation::kReluN1To1;
+      default: return Activation::kNone;
+    }
+  }
+
+  const Plan& plan_;
+  std::span<const int> ops_;
+  bool probe_ = false;
+  std::set<int> in_segment_;
+  std::map<int, uint32_t> external_ids_;
+  std::vector<int> external_tensors_;
+  std::map<int, uint32_t> value_ids_;
+  xnn_subgraph_t subgraph_ = nullptr;
+};
+
+class XnnpackBackend final : public Backend {
+ public:
+  const char* name() const override { return "XNNPACK"; }
+  bool groups_ops() const override { return true; }
+
+  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
+    if (op.inputs.empty() || op.outputs.empty() || op.inputs[0] < 0) return false;
+    auto T = [&](int i) -> const TensorView& { return plan.tensors[i].view; };
+    const TensorView& in = T(op.inputs[0]);
+    const TensorView& out = T(op.outputs[0]);
+    for (int i : op.inputs)
+      if (i >= 0 && T(i).rank() > static_cast<int>(kMaxXnnDims)) return false;
+    if (!ActivationSupported(op.options.activation)) {
+      if (why) *why = fmt::format("fused {} activation", ActivationName(op.options.activation));
+      return false;
+    }
+    const bool float_op = IsFloat(in) && IsFloat(out);
+    switch (op.code) {
+      case builtin::kConv2D:
+      case builtin::kDepthwiseConv2D:
+        if (in.rank() != 4 || op.inputs.size() < 2 || !SameKind(out, in)) return false;
+        return WeightsSupported(plan, op, op.code == builtin::kConv2D ? 0 : 3, why);
+      case builtin::kFullyConnected:
+        if (op.inputs.size() < 2 || !SameKind(out, in)) return false;
+        if (T(op.inputs[1]).quant.per_channel()) {
+          if (why) *why = "per-channel fully-connected weights";
+          return false;
+        }
+        return WeightsSupported(plan, op, 0, why);
+      case builtin::kMaxPool2D:
+        return in.rank() == 4 && (float_op || (IsQuant8(in) && SameQuant(in, out)));
+      case builtin::kAveragePool2D:
+      case builtin::kMean:
+        // Quantized AVERAGE_POOL_2D runs on our kernel: this XNNPACK rounds the
+        // mean differently from TFLite (off by one step on a few % of channels).
+        if (op.code == builtin::kAveragePool2D && !float_op) {
+          if (why) *why = "quantized average pooling rounds differently from TFLite";
+          return false;
+        }
+        if (op.global_average_pool) return float_op || (IsQuant8(in) && SameKind(out, in));
+        if (op.code == builtin::kMean) {
+          if (why) *why = "MEAN over axes other than height and width";
+          return false;
+        }
+        if (!float_op && why) *why = "quantized non-global average pooling";
+        return float_op && in.rank() == 4;
+      case builtin::kAdd:
+      case builtin::kSub:
+      case builtin::kMul:
+        if (op.inputs.size() != 2) return false;
+        if (float_op && IsFloat(T(op.inputs[1]))) return true;
+        return IsQuant8(in) && SameKind(T(op.inputs[1]), in) && SameKind(out, in);
+      case builtin::kDiv:
+      case builtin::kMaximum:
+      case builtin::kMinimum:
+        return op.inputs.size() == 2 && float_op && IsFloat(T(op.inputs[1]));
+      case builtin::kPad:
+        if (op.inputs.size() != 2 || !plan.tensors[op.inputs[1]].is_constant) return false;
+        return float_op || (IsQuant8(in) && SameQuant(in, out));
+      case builtin::kReshape:
+      case builtin::kSqueeze:
+        return float_op || (IsQuant8(in) && SameQuant(in, out));
+      case builtin::kResizeBilinear:
+        if (in.rank() != 4) return false;
+        if (AlignCornersAndHalfPixel(op)) return false;
+        return float_op || (IsQuant8(in) && SameQuant(in, out));
+      case builtin::kSoftmax:
+        if (!float_op && why) *why = "quantized softmax";
+        return float_op && op.options.beta == 1.0f;
+      case builtin::kLogistic:
+        if (float_op) return true;
+        // XNNPACK's quantized sigmoid has TFLite's fixed output quantization.
+        return IsQuant8(in) && SameKind(out, in) && out.quant.scale[0] == 1.0f / 256.0f &&
+               out.quant.zero_point[0] == (out.dtype == DType::kUInt8 ? 0 : -128);
+      case builtin::kRelu:
+      case builtin::kRelu6:
+      case builtin::kReluN1To1:
+        return float_op || (IsQuant8(in) && SameQuant(in, out));
+      case builtin::kSqrt:
+      case builtin::kSquare:
+      case builtin::kHardSwish:
+      case builtin::kLeakyRelu:
+      case builtin::kDepthToSpace:
+        return float_op;
+      case builtin::kPrelu: {
+        if (!float_op || op.inputs.size() != 2) return false;
+        const PlanTensor& slope = plan.tensors[op.inputs[1]];
+        // A non-constant slope crashes this XNNPACK inside runtime creation.
+        if (!slope.is_constant || !IsFloat(slope.view)) {
+          if (why) *why = "PRELU slope is not a float constant";
+          return false;
+        }
+        // The slope must be per-channel ([..., 1, C]) to be passed as [C].
+        const int32_t channels = in.shape.empty() ? 0 : in.shape.back();
+        return static_cast<int64_t>(slope.view.num_elements()) == channels &&
+               (slope.view.shape.empty() || slope.view.shape.back() == channels);
+      }
+      case builtin::kDequantize:
+        return IsQuant8(in) && IsFloat(out);
+      case builtin::kQuantize:
+        return IsFloat(in) && IsQuant8(out);
+      default:
+        return false;
+    }
+  }
+
+  Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
+                                        const BackendContext& context) const override {
+    EP_RETURN_IF_ERROR(EnsureXnnpackInitialized());
+    SubgraphBuilder builder(plan, ops);
+    return builder.Build(context);
+  }
+
+  Status Probe(const Plan& plan, int op, const BackendContext& context) const override {
+    EP_RETURN_IF_ERROR(EnsureXnnpackInitialized());
+    const int ops[1] = {op};
+    BackendContext single_thread = context;
+    single_thread.threadpool = nullptr;
+    SubgraphBuilder builder(plan, ops, /*probe=*/true);
+    auto step = builder.Build(single_thread);
+    return step.ok() ? OkStatus() : step.status();
+  }
+
+ private:
+  static bool AlignCornersAndHalfPixel(const PlanOp& op) { return op.options.align_corners && op.options.half_pixel_centers; }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeXnnpackBackend() { return std::make_unique<XnnpackBackend>(); }
+
+}  // namespace edgepipe::engine

@@ -1,0 +1,246 @@
+// Python bindings of the TFLite engine: load a model, inspect inputs/outputs,
+// set inputs from numpy, invoke, read outputs as numpy arrays. The interface
+// mirrors LiteRT's Interpreter closely enough to compare the two in tests.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <fmt/ranges.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "engine/interpreter.h"
+#include "engine/model.h"
+
+namespace py = pybind11;
+using namespace edgepipe;
+using namespace edgepipe::engine;
+
+namespace {
+
+[[noreturn]] void Raise(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kOutOfRange: throw py::value_error(status.ToString());
+    case StatusCode::kNotFound: throw py::value_error(status.ToString());
+    default: throw std::runtime_error(status.ToString());
+  }
+}
+
+// Arrays and dtypes are made through numpy's Python API rather than
+// pybind11's C-level helpers: Debian's pybind11 2.10 predates NumPy 2, whose
+// dtype struct layout changed (pybind11 would read a wrong itemsize).
+const char* NumpyTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return "float32";
+    case DType::kFloat16: return "float16";
+    case DType::kInt32: return "int32";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt8: return "int8";
+    case DType::kInt64: return "int64";
+    case DType::kInt16: return "int16";
+    case DType::kBool: return "bool";
+  }
+  return "uint8";
+}
+
+py::object NumpyDType(DType dtype) { return py::module_::import("numpy").attr("dtype")(NumpyTypeName(dtype)); }
+
+// A new C-contiguous numpy array holding a copy of `bytes`.
+template <typename Shape>
+py::array NewArray(const Shape& shape, const char* dtype, const void* bytes, size_t size) {
+  py::tuple dims(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) dims[i] = py::int_(static_cast<int64_t>(shape[i]));
+  py::array out = py::module_::import("numpy").attr("empty")(dims, dtype);
+  if (size > 0) std::memcpy(out.mutable_data(), bytes, size);
+  return out;
+}
+
+template <typename T>
+py::array ArrayOf(const std::vector<T>& values, const char* dtype) {
+  return NewArray(std::vector<size_t>{values.size()}, dtype, values.data(), values.size() * sizeof(T));
+}
+
+py::dict Details(const TensorView& view, size_t index) {
+  py::dict d;
+  d["name"] = view.name;
+  d["index"] = index;
+  d["shape"] = ArrayOf(view.shape, "int32");
+  d["dtype"] = NumpyDType(view.dtype);
+  const bool per_tensor = view.quant.scale.size() == 1;
+  d["quantization"] = py::make_tuple(per_tensor ? view.quant.scale[0] : 0.0f,
+                                     per_tensor ? view.quant.zero_point[0] : int64_t{0});
+  py::dict q;
+  q["scales"] = ArrayOf(view.quant.scale, "float32");
+  q["zero_points"] = ArrayOf(view.quant.zero_point, "int64");
+  q["quantized_dimension"] = view.quant.axis;
+  d["quantization_parameters"] = q;
+  return d;
+}
+
+py::array ToNumpy(const TensorView& view) {
+  return NewArray(view.shape, NumpyTypeName(view.dtype), view.data, view.num_bytes());
+}
+
+class PyInterpreter {
+ public:
+  PyInterpreter(const std::string& model_path, int num_threads, bool fp16_inference, bool profile_per_op,
+                bool preserve_all_tensors) {
+    auto model = Model::Load(model_path);
+    if (!model.ok()) Raise(model.status());
+    InterpreterOptions options;
+    options.num_threads = num_threads;
+    options.fp16_inference = fp16_inference;
+    options.profile_per_op = profile_per_op;
+    options.preserve_all_tensors = preserve_all_tensors;
+    auto interpreter = Interpreter::Create(*model, options);
+    if (!interpreter.ok()) Raise(interpreter.status());
+    interpreter_ = std::move(*interpreter);
+  }
+
+  py::list InputDetails() const {
+    py::list l;
+    for (size_t i = 0; i < interpreter_->num_inputs(); ++i) l.append(Details(interpreter_->input(i), i));
+    return l;
+  }
+  py::list OutputDetails() const {
+    py::list l;
+    for (size_t i = 0; i < interpreter_->num_outputs(); ++i) l.append(Details(interpreter_->output(i), i));
+    return l;
+  }
+
+  void SetInput(size_t i, py::array value) {
+    if (i >= interpreter_->num_inputs())
+      throw py::index_error(fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
+    TensorView& view = interpreter_->input(i);
+    const std::string got = py::str(value.attr("dtype"));
+    if (got != NumpyTypeName(view.dtype))
+      throw py::value_error(fmt::format("input {} '{}' is {}, got an array of {}", i, view.name,
+                                        DTypeName(view.dtype), got));
+    std::vector<int32_t> shape(value.shape(), value.shape() + value.ndim());
+    if (shape != view.shape)
+      throw py::value_error(fmt::format("input {} '{}' has shape [{}], got [{}]", i, view.name,
+                                        fmt::join(view.shape, ","), fmt::join(shape, ",")));
+    py::array contiguous = py::module_::import("numpy").attr("ascontiguousarray")(value);
+    std::memcpy(view.data, contiguous.data(), view.num_bytes());
+  }
+
+  py::array GetOutput(size_t i) const {
+    if (i >= interpreter_->num_outputs())
+      throw py::index_error(fmt::format("output {} out of range ({} outputs)", i, interpreter_->num_outputs()));
+    return ToNumpy(interpreter_->output(i));
+  }
+  py::array GetInput(size_t i) const {
+    if (i >= interpreter_->num_inputs())
+      throw py::index_error(fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
+    return ToNumpy(interpreter_->input(i));
+  }
+
+  void Invoke() {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = interpreter_->Invoke();
+    }
+    if (!status.ok()) Raise(status);
+  }
+
+  py::list Placements() const {
+    py::list l;
+    for (const OpPlacement& p : interpreter_->placements()) {
+      py::dict d;
+      d["op_index"] = p.op_index;
+      d["op_name"] = p.op_name;
+      d["backend"] = p.backend;
+      d["step"] = p.step;
+      l.append(d);
+    }
+    return l;
+  }
+
+  // Runs once with the profile listener attached and returns the step times.
+  py::list ProfileInvoke() {
+    std::vector<StepProfile> profiles;
+    interpreter_->set_profile_listener([&](const StepProfile& p) { profiles.push_back(p); });
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = interpreter_->Invoke();
+    }
+    interpreter_->set_profile_listener(nullptr);
+    if (!status.ok()) Raise(status);
+    py::list l;
+    for (const StepProfile& p : profiles) {
+      py::dict d;
+      d["step"] = p.step;
+      d["backend"] = p.backend;
+      d["op_indices"] = p.op_indices;
+      d["op_names"] = p.op_names;
+      d["microseconds"] = p.microseconds;
+      l.append(d);
+    }
+    return l;
+  }
+
+  Interpreter& get() { return *interpreter_; }
+
+ private:
+  std::unique_ptr<Interpreter> interpreter_;
+};
+
+// Reads an image file as RGB uint8 [H, W, 3], resized (bilinear) when width
+// and height are given. Tests and tools use it so that edgepipe and the
+// reference runtime see exactly the same pixels.
+py::array ReadImageRgb(const std::string& path, int width, int height) {
+  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  if (bgr.empty()) throw py::value_error(fmt::format("cannot read image '{}'", path));
+  if (width > 0 && height > 0) cv::resize(bgr, bgr, cv::Size(width, height), 0, 0, cv::INTER_LINEAR);
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  if (!rgb.isContinuous()) rgb = rgb.clone();
+  return NewArray(std::vector<int>{rgb.rows, rgb.cols, 3}, "uint8", rgb.ptr(), rgb.total() * 3);
+}
+
+}  // namespace
+
+void BindEngine(py::module_& m) {
+  m.def("read_image_rgb", &ReadImageRgb, py::arg("path"), py::arg("width") = 0, py::arg("height") = 0,
+        "Reads an image as RGB uint8 [H, W, 3] with OpenCV, optionally resized (bilinear).");
+  py::class_<PyInterpreter>(m, "Interpreter",
+                            "Runs a .tflite model on edgepipe's engine (XNNPACK + own kernels).")
+      .def(py::init<const std::string&, int, bool, bool, bool>(), py::arg("model_path"), py::arg("num_threads") = 1,
+           py::arg("fp16_inference") = false, py::arg("profile_per_op") = false,
+           py::arg("preserve_all_tensors") = false)
+      .def(
+          "get_tensor",
+          [](PyInterpreter& self, int index) -> py::object {
+            const TensorView* view = self.get().tensor(index);
+            if (view == nullptr) return py::none();
+            return ToNumpy(*view);
+          },
+          py::arg("index"), "A model tensor by index (intermediates need preserve_all_tensors=True), or None.")
+      .def("get_input_details", &PyInterpreter::InputDetails)
+      .def("get_output_details", &PyInterpreter::OutputDetails)
+      .def("set_input", &PyInterpreter::SetInput, py::arg("index"), py::arg("value"))
+      .def("get_input", &PyInterpreter::GetInput, py::arg("index"))
+      .def("get_output", &PyInterpreter::GetOutput, py::arg("index"))
+      .def("invoke", &PyInterpreter::Invoke)
+      .def("profile_invoke", &PyInterpreter::ProfileInvoke,
+           "Invoke once and return per-step times (per op with profile_per_op=True).")
+      .def("placements", &PyInterpreter::Placements, "Which backend runs each model operator.")
+      .def("reset_variable_tensors", [](PyInterpreter& self) { self.get().ResetVariableTensors(); })
+      .def_property_readonly("rewrites", [](PyInterpreter& self) { return self.get().rewrites(); })
+      .def_property_readonly("num_steps", [](PyInterpreter& self) { return self.get().num_steps(); })
+      .def_property_readonly("arena_bytes", [](PyInterpreter& self) { return self.get().arena_bytes(); })
+      .def_property_readonly("fp16_inference_active",
+                             [](PyInterpreter& self) { return self.get().fp16_inference_active(); })
+      .def_property_readonly("fp16_status", [](PyInterpreter& self) {
+        const Status& s = self.get().fp16_status();
+        return s.ok() ? std::string() : s.message();
+      });
+}

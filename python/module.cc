@@ -1,0 +1,10 @@
+// The `_edgepipe` extension module. Each area adds its bindings through one
+// Bind* function; edgepipe/__init__.py re-exports them.
+#include <pybind11/pybind11.h>
+
+void BindEngine(pybind11::module_& m);
+
+PYBIND11_MODULE(_edgepipe, m) {
+  m.doc() = "edgepipe: MediaPipe-style graphs and a TFLite engine on XNNPACK";
+  BindEngine(m);
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every system and Python package edgepipe needs to build and test.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libopencv-dev
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  libflatbuffers-dev flatbuffers-compiler
+  libprotobuf-dev protobuf-compiler
+  libgtest-dev libgmock-dev libbenchmark-dev
+  pybind11-dev python3-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev
+  clang libclang-rt-14-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base
+)
+PIP_PACKAGES=(numpy pytest ai-edge-litert)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null
+import importlib.util, sys
+names = {"ai-edge-litert": "ai_edge_litert"}
+missing = [p for p in sys.argv[1:] if importlib.util.find_spec(names.get(p, p)) is None]
+sys.exit(1 if missing else 0)
+PY
+then
+  echo "install-deps: installing Python packages ${PIP_PACKAGES[*]}"
+  "$PYTHON" -m pip install -q "${PIP_PACKAGES[@]}"
+fi

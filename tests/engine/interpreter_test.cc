@@ -1,0 +1,145 @@
+#include "engine/interpreter.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+
+#include "tests/engine/test_models.h"
+#include "tests/testing/shared_data.h"
+
+namespace edgepipe::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::BuildTinyModel;
+using testing::TinyModelSpec;
+
+TEST(InterpreterTest, RunsATinyModelAndFusesRelu) {
+  TinyModelSpec spec;
+  spec.add_relu = true;
+  auto model = Model::FromBuffer(BuildTinyModel(spec));
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto interpreter = Interpreter::Create(*model);
+  ASSERT_TRUE(interpreter.ok()) << interpreter.status();
+  Interpreter& it = **interpreter;
+  const float in[4] = {-5.0f, -1.0f, 0.5f, 3.0f};
+  std::memcpy(it.input(0).data, in, sizeof(in));
+  ASSERT_TRUE(it.Invoke().ok());
+  const float* out = it.output(0).as<const float>();
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 1.0f);
+  EXPECT_EQ(out[2], 2.5f);
+  EXPECT_EQ(out[3], 5.0f);
+  auto placements = it.placements();
+  ASSERT_EQ(placements.size(), 2u);
+  EXPECT_EQ(placements[0].backend, "XNNPACK");
+  EXPECT_EQ(placements[1].backend, "fused");
+}
+
+TEST(InterpreterTest, RejectsBadThreadCount) {
+  auto model = Model::FromBuffer(BuildTinyModel());
+  ASSERT_TRUE(model.ok());
+  auto interpreter = Interpreter::Create(*model, {.num_threads = 0});
+  ASSERT_FALSE(interpreter.ok());
+  EXPECT_THAT(interpreter.status().message(), HasSubstr("num_threads"));
+}
+
+TEST(InterpreterTest, Fp16HintIsReported) {
+  auto model = Model::FromBuffer(BuildTinyModel());
+  ASSERT_TRUE(model.ok());
+  auto interpreter = Interpreter::Create(*model, {.num_threads = 1, .fp16_inference = true});
+  ASSERT_TRUE(interpreter.ok()) << interpreter.status();
+  // Either honoured, or the status says why not; never silently ignored.
+  EXPECT_TRUE((*interpreter)->fp16_inference_active() || !(*interpreter)->fp16_status().ok());
+}
+
+struct PlanCase {
+  const char* file;
+  std::map<std::string, std::string> op_backend;  // an op name -> backend all its instances use
+};
+
+class SharedModelPlanTest : public ::testing::TestWithParam<PlanCase> {};
+
+TEST_P(SharedModelPlanTest, PlansAndRuns) {
+  const std::string path = edgepipe::testing::ModelPath(GetParam().file);
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  for (int threads : {1, 2}) {
+    auto interpreter = Interpreter::Create(*model, {.num_threads = threads});
+    ASSERT_TRUE(interpreter.ok()) << interpreter.status();
+    Interpreter& it = **interpreter;
+    auto placements = it.placements();
+    ASSERT_EQ(placements.size(), (*model)->operators().size());
+    for (const OpPlacement& p : placements) {
+      auto expected = GetParam().op_backend.find(p.op_name);
+      if (expected != GetParam().op_backend.end()) {
+        EXPECT_EQ(p.backend, expected->second) << "operator " << p.op_index << " " << p.op_name;
+      }
+      if (p.backend == "XNNPACK" || p.backend == "own") {
+        EXPECT_GE(p.step, 0);
+      }
+    }
+    EXPECT_GT(it.num_steps(), 0u);
+    EXPECT_GT(it.arena_bytes(), 0u);
+    for (size_t i = 0; i < it.num_inputs(); ++i) std::memset(it.input(i).data, 0, it.input(i).num_bytes());
+    int steps_seen = 0;
+    it.set_profile_listener([&](const StepProfile& p) {
+      EXPECT_FALSE(p.op_names.empty());
+      EXPECT_GE(p.microseconds, 0.0);
+      ++steps_seen;
+    });
+    Status s = it.Invoke();
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(steps_seen, static_cast<int>(it.num_steps()));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllModels, SharedModelPlanTest,
+    ::testing::Values(
+        PlanCase{"face_detection_short_range.tflite",
+                 {{"DEQUANTIZE", "folded"}, {"CONV_2D", "XNNPACK"}, {"CONCATENATION", "own"}, {"RELU", "fused"}}},
+        PlanCase{"palm_detection_lite.tflite", {{"DEQUANTIZE", "folded"}, {"PRELU", "XNNPACK"}}},
+        PlanCase{"mobilenet_v1_0.25_128_quant.tflite",
+                 {{"CONV_2D", "XNNPACK"}, {"SOFTMAX", "own"}, {"AVERAGE_POOL_2D", "own"}}},
+        PlanCase{"mobilenet_v2_1.0_224_quant.tflite", {{"CONV_2D", "XNNPACK"}, {"ADD", "XNNPACK"}}},
+        PlanCase{"tf2_mobilenet_v2_1.0_224_ptq.tflite", {{"DEPTHWISE_CONV_2D", "XNNPACK"}, {"MEAN", "XNNPACK"}}},
+        PlanCase{"movenet_single_pose_lightning_ptq.tflite", {{"GATHER_ND", "own"}, {"CAST", "own"}}},
+        PlanCase{"deeplabv3_mnv2_dm05_pascal_quant.tflite", {{"ARG_MAX", "own"}, {"RESIZE_BILINEAR", "XNNPACK"}}},
+        PlanCase{"traffic_model.tflite", {{"TFLite_Detection_PostProcess", "own"}, {"SPLIT", "own"}}}));
+
+TEST(InterpreterTest, DetectionOutputsGetStaticShapes) {
+  const std::string path = edgepipe::testing::ModelPath("traffic_model.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto interpreter = Interpreter::Create(*model);
+  ASSERT_TRUE(interpreter.ok()) << interpreter.status();
+  const Interpreter& it = **interpreter;
+  const int boxes = it.output_index("TFLite_Detection_PostProcess");
+  const int count = it.output_index("TFLite_Detection_PostProcess:3");
+  ASSERT_GE(boxes, 0);
+  ASSERT_GE(count, 0);
+  ASSERT_EQ(it.output(boxes).rank(), 3);
+  EXPECT_EQ(it.output(boxes).shape[2], 4);
+  EXPECT_EQ(it.output(count).shape, std::vector<int32_t>{1});
+}
+
+TEST(InterpreterTest, PreserveAllTensorsExposesIntermediates) {
+  const std::string path = edgepipe::testing::ModelPath("mobilenet_v1_0.25_128_quant.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto plain = Interpreter::Create(*model);
+  auto preserving = Interpreter::Create(*model, {.preserve_all_tensors = true});
+  ASSERT_TRUE(plain.ok() && preserving.ok());
+  EXPECT_GT((*preserving)->num_steps(), (*plain)->num_steps());
+  for (size_t t = 0; t < (*preserving)->num_tensors(); ++t)
+    EXPECT_NE((*preserving)->tensor(static_cast<int>(t)), nullptr) << t;
+}
+
+}  // namespace
+}  // namespace edgepipe::engine

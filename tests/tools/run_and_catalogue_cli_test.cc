@@ -1,0 +1,160 @@
+// `edgepipe run`, `edgepipe calculators`, `edgepipe describe`, and the check
+// that docs/calculators.md is what `edgepipe calculators --markdown` prints.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "tests/testing/shared_data.h"
+
+namespace edgepipe {
+namespace {
+
+using ::edgepipe::testing::MediaPath;
+using ::testing::HasSubstr;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs `edgepipe ARGS` from the source directory (graphs/ paths are relative to it).
+CliResult RunCli(const std::vector<std::string>& args) {
+  // One directory per test: ctest runs tests in parallel processes.
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    fmt::format("edgepipe_cli_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(), getpid());
+  std::filesystem::create_directories(dir);
+  std::string command = std::string("cd ") + Quote(EDGEPIPE_SOURCE_DIR) + " && " + Quote(EDGEPIPE_CLI_PATH);
+  for (const std::string& arg : args) command += " " + Quote(arg);
+  command += " >" + Quote((dir / "out").string()) + " 2>" + Quote((dir / "err").string()) + " </dev/null";
+  const int status = std::system(command.c_str());
+  CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(dir / "out");
+  result.err = ReadFile(dir / "err");
+  return result;
+}
+
+TEST(CatalogueCliTest, ListsEveryCalculatorWithASummary) {
+  CliResult result = RunCli({"calculators"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  for (const char* name : {"VideoFileSourceCalculator", "CameraSourceCalculator", "ImageFileSourceCalculator",
+                           "VideoWriterCalculator", "ImageWriterCalculator", "JsonLinesWriterCalculator",
+                           "FlowLimiterCalculator", "PacketResamplerCalculator", "GateCalculator",
+                           "LetterboxCalculator", "ImageToTensorCalculator"}) {
+    EXPECT_THAT(result.out, HasSubstr(name));
+  }
+}
+
+TEST(CatalogueCliTest, JsonHasPortsAndOptionsWithDefaults) {
+  CliResult result = RunCli({"calculators", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json all = nlohmann::json::parse(result.out);
+  ASSERT_TRUE(all.is_array());
+  bool found = false;
+  for (const auto& info : all) {
+    EXPECT_FALSE(info["summary"].get<std::string>().empty()) << info["name"] << " has no doc";
+    if (info["name"] != "FlowLimiterCalculator") continue;
+    found = true;
+    EXPECT_EQ(info["input_handler"], "immediate");
+    EXPECT_EQ(info["inputs"][1]["tag"], "FINISHED");
+    EXPECT_EQ(info["options"]["message"], "edgepipe.FlowLimiterCalculatorOptions");
+    EXPECT_EQ(info["options"]["fields"][0]["name"], "max_in_flight");
+    EXPECT_EQ(info["options"]["fields"][0]["default"], "1");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(CatalogueCliTest, DescribeShowsPortsOptionsAndExample) {
+  CliResult result = RunCli({"describe", "PacketResamplerCalculator"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("DATA : Any"));
+  EXPECT_THAT(result.out, HasSubstr("frame_rate : double"));
+  EXPECT_THAT(result.out, HasSubstr("flush_last_packet : bool = true"));
+  EXPECT_THAT(result.out, HasSubstr("Example:"));
+  EXPECT_THAT(result.out, HasSubstr("calculators/flow/packet_resampler_calculator.cc"));
+}
+
+TEST(CatalogueCliTest, DescribeUnknownSuggestsTheClosestName) {
+  CliResult result = RunCli({"describe", "FlowLimiter"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("did you mean \"FlowLimiterCalculator\""));
+}
+
+TEST(CatalogueCliTest, DocsCalculatorsMdIsUpToDate) {
+  CliResult result = RunCli({"calculators", "--markdown"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::filesystem::path committed = std::filesystem::path(EDGEPIPE_SOURCE_DIR) / "docs" / "calculators.md";
+  ASSERT_TRUE(std::filesystem::exists(committed)) << committed << " is missing";
+  EXPECT_TRUE(ReadFile(committed) == result.out)
+      << "docs/calculators.md is stale: regenerate it with\n"
+         "  build/bin/edgepipe calculators --markdown > docs/calculators.md";
+}
+
+TEST(RunCliTest, ResizesAVideoAndPrintsASummary) {
+  const std::string input = MediaPath("vtest.avi");
+  EDGEPIPE_REQUIRE_SHARED_FILE(input);
+  const std::string output = (std::filesystem::path(::testing::TempDir()) / fmt::format("edgepipe_cli_small_{}.avi", getpid())).string();
+  std::filesystem::remove(output);
+  CliResult result = RunCli({"run", "graphs/video_resize.pbtxt", "--input", input, "--output", output, "--max-frames", "20"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("20 frames in"));
+  cv::VideoCapture written(output);
+  ASSERT_TRUE(written.isOpened());
+  EXPECT_EQ(written.get(cv::CAP_PROP_FRAME_WIDTH), 384);
+  int frames = 0;
+  cv::Mat frame;
+  while (written.read(frame)) ++frames;
+  EXPECT_EQ(frames, 20);
+}
+
+TEST(RunCliTest, MissingInputFailsNamingIt) {
+  CliResult result = RunCli({"run", "graphs/video_resize.pbtxt", "--input", "/nonexistent/in.avi", "--output", "/tmp/x.avi"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("/nonexistent/in.avi"));
+}
+
+TEST(RunCliTest, MissingGraphFailsNamingIt) {
+  CliResult result = RunCli({"run", "graphs/no_such_graph.pbtxt"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("no_such_graph.pbtxt"));
+}
+
+TEST(RunCliTest, SidePacketTheGraphDoesNotReadIsAnError) {
+  CliResult result = RunCli({"run", "graphs/video_resize.pbtxt", "--side", "thresold=0.5"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("thresold"));
+  EXPECT_THAT(result.err, HasSubstr("input_path"));  // lists what the graph does read
+}
+
+TEST(RunCliTest, InputAndCameraAreExclusive) {
+  CliResult result = RunCli({"run", "graphs/video_resize.pbtxt", "--input", "a.avi", "--camera", "0"});
+  EXPECT_NE(result.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace edgepipe

@@ -1,0 +1,195 @@
+// `edgepipe infer MODEL --input IMAGE [--threads N] [--top K] [--labels FILE] [--json]`:
+// run a model once on an image and print its outputs (top-K labels for
+// classifiers).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "engine/interpreter.h"
+#include "engine/model.h"
+#include "tools/commands.h"
+
+namespace edgepipe::tools {
+namespace {
+
+using engine::DType;
+using engine::TensorView;
+
+struct InferOptions {
+  std::string model;
+  std::string input;
+  std::string labels;
+  int threads = 1;
+  int top = 5;
+  float mean = 127.5f;  // float inputs: (pixel - mean) / std
+  float std = 127.5f;
+  bool json = false;
+};
+
+bool IsImageInput(const TensorView& t) { return t.rank() == 4 && t.shape[3] == 3; }
+
+// Fills an image input: resize to the input's H x W, BGR->RGB, then the
+// input's dtype (uint8 raw pixels, int8 pixels - 128, float (p - mean) / std).
+Status FillImage(const cv::Mat& bgr, const InferOptions& o, TensorView& t) {
+  cv::Mat resized, rgb;
+  cv::resize(bgr, resized, cv::Size(t.shape[2], t.shape[1]), 0, 0, cv::INTER_LINEAR);
+  cv::cvtColor(resized, rgb, cv::COLOR_BGR2RGB);
+  if (!rgb.isContinuous()) rgb = rgb.clone();
+  const size_t n = static_cast<size_t>(t.shape[1]) * t.shape[2] * 3;
+  const uint8_t* px = rgb.ptr<uint8_t>();
+  switch (t.dtype) {
+    case DType::kUInt8: std::memcpy(t.data, px, n); break;
+    case DType::kInt8:
+      for (size_t i = 0; i < n; ++i) t.as<int8_t>()[i] = static_cast<int8_t>(static_cast<int>(px[i]) - 128);
+      break;
+    case DType::kFloat32:
+      for (size_t i = 0; i < n; ++i) t.as<float>()[i] = (static_cast<float>(px[i]) - o.mean) / o.std;
+      break;
+    default:
+      return UnimplementedError("image input '{}' is {}; only uint8, int8 and float32 are supported", t.name,
+                                engine::DTypeName(t.dtype));
+  }
+  return OkStatus();
+}
+
+// Other inputs (recurrent state, ...) start at real zero.
+void FillZero(TensorView& t) {
+  const bool q8 = (t.dtype == DType::kUInt8 || t.dtype == DType::kInt8) && !t.quant.zero_point.empty();
+  std::memset(t.data, q8 ? static_cast<int>(t.quant.zero_point[0] & 0xff) : 0, t.num_bytes());
+}
+
+// Output values as real numbers (dequantized when quantized).
+std::vector<double> RealValues(const TensorView& t) {
+  std::vector<double> v(t.num_elements());
+  const double scale = t.quant.scale.size() == 1 ? t.quant.scale[0] : 1.0;
+  const double zp = t.quant.zero_point.size() == 1 ? static_cast<double>(t.quant.zero_point[0]) : 0.0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    switch (t.dtype) {
+      case DType::kFloat32: v[i] = t.as<float>()[i]; break;
+      case DType::kUInt8: v[i] = (t.as<uint8_t>()[i] - zp) * scale; break;
+      case DType::kInt8: v[i] = (t.as<int8_t>()[i] - zp) * scale; break;
+      case DType::kInt32: v[i] = t.as<int32_t>()[i]; break;
+      case DType::kInt64: v[i] = static_cast<double>(t.as<int64_t>()[i]); break;
+      case DType::kInt16: v[i] = (t.as<int16_t>()[i] - zp) * scale; break;
+      case DType::kBool: v[i] = t.as<bool>()[i] ? 1 : 0; break;
+      case DType::kFloat16: v[i] = 0; break;
+    }
+  }
+  return v;
+}
+
+// A classifier-like output: [1, N] or [N] with N > 1.
+bool LooksLikeScores(const TensorView& t) {
+  const bool shape_ok = (t.rank() == 2 && t.shape[0] == 1 && t.shape[1] > 1) || (t.rank() == 1 && t.shape[0] > 1);
+  return shape_ok && t.dtype != DType::kInt64 && t.dtype != DType::kInt32;
+}
+
+Result<std::vector<std::string>> ReadLabels(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFoundError("cannot open labels file '{}'", path);
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    labels.push_back(line);
+  }
+  return labels;
+}
+
+Status RunInfer(const InferOptions& o) {
+  EP_ASSIGN_OR_RETURN(auto model, engine::Model::Load(o.model));
+  EP_ASSIGN_OR_RETURN(auto interpreter, engine::Interpreter::Create(model, {.num_threads = o.threads}));
+  cv::Mat image = cv::imread(o.input, cv::IMREAD_COLOR);
+  if (image.empty()) return NotFoundError("cannot read image '{}'", o.input);
+  bool filled_image = false;
+  for (size_t i = 0; i < interpreter->num_inputs(); ++i) {
+    TensorView& t = interpreter->input(i);
+    if (IsImageInput(t)) {
+      EP_RETURN_IF_ERROR(FillImage(image, o, t));
+      filled_image = true;
+    } else {
+      FillZero(t);
+    }
+  }
+  if (!filled_image) return InvalidArgumentError("model '{}' has no [1,H,W,3] image input", o.model);
+  std::vector<std::string> labels;
+  if (!o.labels.empty()) {
+    EP_ASSIGN_OR_RETURN(labels, ReadLabels(o.labels));
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  EP_RETURN_IF_ERROR(interpreter->Invoke());
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+  nlohmann::json j;
+  j["model"] = o.model;
+  j["input"] = o.input;
+  j["threads"] = o.threads;
+  j["invoke_ms"] = ms;
+  if (!o.json) fmt::print("model: {}\ninput: {}\ninvoke: {:.2f} ms ({} threads)\n", o.model, o.input, ms, o.threads);
+  for (size_t i = 0; i < interpreter->num_outputs(); ++i) {
+    const TensorView& t = interpreter->output(i);
+    std::vector<double> values = RealValues(t);
+    nlohmann::json out = {{"name", t.name}, {"dtype", engine::DTypeName(t.dtype)}, {"shape", t.shape}};
+    if (LooksLikeScores(t) && o.top > 0) {
+      std::vector<size_t> order(values.size());
+      std::iota(order.begin(), order.end(), 0);
+      const size_t k = std::min<size_t>(static_cast<size_t>(o.top), order.size());
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        [&](size_t a, size_t b) { return values[a] > values[b] || (values[a] == values[b] && a < b); });
+      if (!o.json) fmt::print("output {} '{}' {}[{}] top-{}:\n", i, t.name, engine::DTypeName(t.dtype),
+                              fmt::join(t.shape, ","), k);
+      for (size_t r = 0; r < k; ++r) {
+        const size_t c = order[r];
+        const std::string label = c < labels.size() ? labels[c] : "";
+        out["top"].push_back({{"index", c}, {"score", values[c]}, {"label", label}});
+        if (!o.json) fmt::print("  {:>5}  {:.5f}  {}\n", c, values[c], label);
+      }
+    } else {
+      const size_t shown = std::min<size_t>(values.size(), 16);
+      out["values"] = std::vector<double>(values.begin(), values.begin() + static_cast<long>(shown));
+      out["num_values"] = values.size();
+      if (!o.json)
+        fmt::print("output {} '{}' {}[{}]: {:.5g}{}\n", i, t.name, engine::DTypeName(t.dtype),
+                   fmt::join(t.shape, ","), fmt::join(out["values"].get<std::vector<double>>(), " "),
+                   values.size() > shown ? fmt::format(" ... ({} values)", values.size()) : "");
+    }
+    j["outputs"].push_back(out);
+  }
+  if (o.json) fmt::print("{}\n", j.dump(2));
+  return OkStatus();
+}
+
+}  // namespace
+
+void AddInferCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("infer", "Run a .tflite model once on an image and print its outputs");
+  static InferOptions o;
+  cmd->add_option("model", o.model, "Path to a .tflite file")->required();
+  cmd->add_option("--input", o.input, "Image file (resized to the model input)")->required();
+  cmd->add_option("--threads", o.threads, "Inference threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--top", o.top, "How many top scores to print for classifier outputs");
+  cmd->add_option("--labels", o.labels, "Label file, one label per line (line i = class i)");
+  cmd->add_option("--mean", o.mean, "Float inputs: (pixel - mean) / std (default 127.5)");
+  cmd->add_option("--std", o.std, "Float inputs: (pixel - mean) / std (default 127.5)");
+  cmd->add_flag("--json", o.json, "Print JSON instead of text");
+  cmd->callback([] {
+    Status s = RunInfer(o);
+    if (!s.ok()) {
+      fmt::print(stderr, "error: {}\n", s.ToString());
+      ExitCode() = 1;
+    }
+  });
+}
+
+}  // namespace edgepipe::tools
