@@ -51,6 +51,12 @@ struct GraphRuntime::Work {
   bool drained_last_full_queue = false;
 };
 
+struct GraphRuntime::Readiness {
+  Work::Kind kind = Work::Kind::kNone;
+  Timestamp timestamp;  // of the Process call, or min_next for a bound-only step
+  Timestamp min_next = Timestamp::Done();
+};
+
 GraphRuntime::~GraphRuntime() {
   if (running_) {
     Cancel();
@@ -572,36 +578,68 @@ Status GraphRuntime::OpenNode(NodeState& node) {
 
 // ---- Readiness and scheduling --------------------------------------------------
 
-// Called with node.mutex held: can the node make progress now?
-bool GraphRuntime::ReadyLocked(NodeState& node, int own_tasks) const {
-  if (node.closed || node.closing || !node.opened) return false;
-  if (node.is_source) return true;
-  Timestamp min_next = Timestamp::Done();
-  bool any_packet = false;
-  bool all_done = true;
-  for (const InputQueue& queue : node.inputs) {
-    const Timestamp next = queue.packets.empty() ? queue.bound : queue.packets.front().timestamp();
-    min_next = std::min(min_next, next);
-    any_packet |= !queue.packets.empty();
-    all_done &= queue.packets.empty() && queue.bound == Timestamp::Done();
+// Called with node.mutex held: what can the node do now? `own_tasks` is 1 when
+// the caller is one of the node's tasks (it does not block a Close).
+GraphRuntime::Readiness GraphRuntime::Evaluate(const NodeState& node, int own_tasks) const {
+  Readiness readiness;
+  if (node.closed || node.closing || !node.opened) return readiness;
+  if (node.is_source) {
+    readiness.kind = Work::Kind::kProcess;
+    return readiness;
   }
-  if (all_done) return node.tasks == own_tasks && node.finished.empty();  // time to Close
-  if (node.handler == InputHandlerKind::kImmediate) {
-    if (any_packet) return true;
-  } else if (any_packet) {
+  Timestamp min_next = Timestamp::Done();
+  Timestamp min_head = Timestamp::Done();
+  for (const InputQueue& queue : node.inputs) {
+    if (queue.packets.empty()) {
+      min_next = std::min(min_next, queue.bound);
+    } else {
+      const Timestamp head = queue.packets.front().timestamp();
+      min_next = std::min(min_next, head);
+      min_head = std::min(min_head, head);
+    }
+  }
+  readiness.min_next = min_next;
+  if (min_next == Timestamp::Done()) {
+    // Every input has ended: time to Close once no other call is in flight.
+    if (node.tasks == own_tasks && node.finished.empty()) readiness.kind = Work::Kind::kClose;
+    return readiness;
+  }
+  const bool any_packet = min_head != Timestamp::Done();
+  if (any_packet) {
+    if (node.handler == InputHandlerKind::kImmediate) {
+      readiness.kind = Work::Kind::kProcess;
+      readiness.timestamp = min_head;
+      return readiness;
+    }
+    // Default handler: min_next must be settled on every input without a packet there.
     bool settled = true;
     for (const InputQueue& queue : node.inputs) {
-      if (queue.packets.empty() && queue.bound <= min_next) settled = false;
+      if (queue.packets.empty() && queue.bound <= min_next) {
+        settled = false;
+        break;
+      }
     }
-    if (settled) return true;
+    if (settled) {
+      readiness.kind = Work::Kind::kProcess;
+      readiness.timestamp = min_next;
+      return readiness;
+    }
   }
   // Bound-only progress: everything below min_next is settled on every input.
-  if (node.offset && min_next.IsRangeValue()) {
-    auto bound = min_next.Add(*node.offset);
-    if (bound.ok() && *bound > node.last_offset_bound) return true;
+  bool bound_only = node.process_bounds && node.bounds_changed;
+  if (!bound_only && node.offset && min_next.IsRangeValue()) {
+    Timestamp bound;
+    bound_only = min_next.TryAdd(*node.offset, &bound) && bound > node.last_offset_bound;
   }
-  if (node.process_bounds && node.bounds_changed) return true;
-  return false;
+  if (bound_only) {
+    readiness.kind = Work::Kind::kBoundOnly;
+    readiness.timestamp = min_next;
+  }
+  return readiness;
+}
+
+bool GraphRuntime::ReadyLocked(NodeState& node, int own_tasks) const {
+  return Evaluate(node, own_tasks).kind != Work::Kind::kNone;
 }
 
 void GraphRuntime::ScheduleLocked(NodeState& node, bool* schedule) {
@@ -634,52 +672,31 @@ void GraphRuntime::TaskFinished() {
 // Pops the next input set (or Close) under the node's lock.
 bool GraphRuntime::NextWork(NodeState& node, Work* work) {
   work->kind = Work::Kind::kNone;
-  if (Stopping() || !ReadyLocked(node, 1)) return false;
-  if (node.is_source) {
-    if (full_queues_.load(std::memory_order_acquire) > 0) {
-      work->kind = Work::Kind::kThrottled;
-      return true;
-    }
-    work->kind = Work::Kind::kProcess;
-    work->timestamp = Timestamp::Unstarted();
-  } else {
-    Timestamp min_next = Timestamp::Done();
-    Timestamp min_head = Timestamp::Done();
-    bool any_packet = false;
-    for (const InputQueue& queue : node.inputs) {
-      const Timestamp next = queue.packets.empty() ? queue.bound : queue.packets.front().timestamp();
-      min_next = std::min(min_next, next);
-      if (!queue.packets.empty()) min_head = std::min(min_head, next);
-      any_packet |= !queue.packets.empty();
-    }
-    if (min_next == Timestamp::Done()) {
-      work->kind = Work::Kind::kClose;
+  if (Stopping()) return false;
+  const Readiness readiness = Evaluate(node, 1);
+  work->kind = readiness.kind;
+  work->timestamp = readiness.timestamp;
+  switch (readiness.kind) {
+    case Work::Kind::kNone:
+      return false;
+    case Work::Kind::kClose:
       node.closing = true;
       return true;
-    }
-    bool settled = true;
-    if (node.handler == InputHandlerKind::kImmediate) {
-      settled = any_packet;
-    } else {
-      for (const InputQueue& queue : node.inputs) {
-        if (queue.packets.empty() && queue.bound <= min_next) settled = false;
+    case Work::Kind::kProcess:
+      if (node.is_source && full_queues_.load(std::memory_order_acquire) > 0) {
+        work->kind = Work::Kind::kThrottled;
+        return true;
       }
-      settled &= any_packet;
-    }
-    if (settled) {
-      work->kind = Work::Kind::kProcess;
-      work->timestamp = node.handler == InputHandlerKind::kImmediate ? min_head : min_next;
       if (node.offset && work->timestamp.IsRangeValue()) {
         // The Process call's own offset bound covers what a bound-only step would send.
-        auto covered = work->timestamp.Add(*node.offset);
-        if (covered.ok() && *covered >= node.last_offset_bound) {
-          node.last_offset_bound = covered->NextAllowedInStream();
+        Timestamp covered;
+        if (work->timestamp.TryAdd(*node.offset, &covered) && covered >= node.last_offset_bound) {
+          node.last_offset_bound = covered.NextAllowedInStream();
         }
       }
-    } else {
-      work->kind = Work::Kind::kBoundOnly;
-      work->timestamp = min_next;
-    }
+      break;
+    default:
+      break;
   }
   const bool needs_context =
       work->kind == Work::Kind::kProcess || (work->kind == Work::Kind::kBoundOnly && node.process_bounds && node.bounds_changed);
@@ -837,9 +854,9 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
   }
 
   std::optional<Timestamp> offset_bound;
-  if (node.offset && work.timestamp.IsRangeValue()) {
-    auto bound = work.timestamp.Add(*node.offset);
-    if (bound.ok()) offset_bound = bound->NextAllowedInStream();
+  Timestamp with_offset;
+  if (node.offset && work.timestamp.TryAdd(*node.offset, &with_offset)) {
+    offset_bound = with_offset.NextAllowedInStream();
   }
 
   if (node.max_in_flight == 1) {

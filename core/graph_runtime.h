@@ -15,6 +15,7 @@
 
 #include "core/calculator.h"
 #include "core/executor.h"
+#include "core/spin_lock.h"
 #include "core/graph.h"
 
 namespace edgepipe {
@@ -80,7 +81,7 @@ struct NodeState {
   bool is_source = false;
 
   // ---- Per run ----
-  std::mutex mutex;
+  mutable SpinLock mutex;  // guards the fields below; held only for queue work, never across calls
   std::vector<InputQueue> inputs;
   std::unique_ptr<CalculatorBase> calculator;
   bool opened = false;
@@ -91,7 +92,7 @@ struct NodeState {
   Timestamp last_input_timestamp = Timestamp::Unstarted();
   Timestamp last_offset_bound = Timestamp::Unstarted();
   std::vector<Timestamp> output_bounds;  // per output slot; touched only by the emitting task
-  std::vector<bool> output_closed;
+  std::vector<char> output_closed;  // not vector<bool>: read on every emit
   std::vector<std::unique_ptr<CalculatorContext>> free_contexts;
   std::unique_ptr<CalculatorContext> open_context;  // for Open/Close and side packets
   uint64_t next_sequence = 0;
@@ -131,6 +132,7 @@ class GraphRuntime {
 
  private:
   struct Work;
+  struct Readiness;
 
   Status BuildNodes();
   Status ConnectStreams();
@@ -142,6 +144,7 @@ class GraphRuntime {
   void RunNode(int node_id);
   bool NextWork(NodeState& node, Work* work);
   void Execute(NodeState& node, Work& work);
+  Readiness Evaluate(const NodeState& node, int own_tasks) const;
   bool ReadyLocked(NodeState& node, int own_tasks) const;
   void ThrottleSource(NodeState& node);
   void ScheduleLocked(NodeState& node, bool* schedule);

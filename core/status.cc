@@ -21,14 +21,19 @@ const char* StatusCodeName(StatusCode code) {
   return "UNKNOWN";
 }
 
+const std::string& Status::message() const {
+  static const std::string empty;
+  return rep_ ? rep_->message : empty;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
-  return fmt::format("{}: {}", StatusCodeName(code_), message_);
+  return fmt::format("{}: {}", StatusCodeName(rep_->code), rep_->message);
 }
 
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
-  return Status(code_, context + ": " + message_);
+  return Status(rep_->code, context + ": " + rep_->message);
 }
 
 std::ostream& operator<<(std::ostream& os, const Status& status) { return os << status.ToString(); }

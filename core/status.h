@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cassert>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -36,22 +37,34 @@ const char* StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message)
+      : rep_(code == StatusCode::kOk ? nullptr : std::make_unique<Rep>(Rep{code, std::move(message)})) {}
+  Status(const Status& other) : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
+  Status& operator=(const Status& other) {
+    if (this != &other) rep_ = other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr;
+    return *this;
+  }
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
 
-  bool ok() const { return code_ == StatusCode::kOk; }
-  StatusCode code() const { return code_; }
-  const std::string& message() const { return message_; }
+  bool ok() const { return rep_ == nullptr; }
+  StatusCode code() const { return rep_ ? rep_->code : StatusCode::kOk; }
+  const std::string& message() const;
   std::string ToString() const;
 
   // Returns a copy with `context` prepended ("context: message"), used to add
   // the node, stream or file a lower layer did not know about.
   Status WithContext(const std::string& context) const;
 
-  bool operator==(const Status& other) const = default;
+  bool operator==(const Status& other) const { return code() == other.code() && message() == other.message(); }
 
  private:
-  StatusCode code_ = StatusCode::kOk;
-  std::string message_;
+  // An OK status is a null pointer: returning OK costs nothing on hot paths.
+  struct Rep {
+    StatusCode code;
+    std::string message;
+  };
+  std::unique_ptr<Rep> rep_;
 };
 
 inline Status OkStatus() { return {}; }

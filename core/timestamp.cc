@@ -13,15 +13,11 @@ Result<Timestamp> Timestamp::FromSeconds(double seconds) {
   return Timestamp(static_cast<int64_t>(microseconds));
 }
 
-Result<Timestamp> Timestamp::Add(int64_t delta_us) const {
+Status Timestamp::AddError(int64_t delta_us) const {
   if (!IsRangeValue()) {
     return OutOfRangeError("cannot add {} us to the special timestamp {}", delta_us, DebugString());
   }
-  int64_t sum = 0;
-  if (__builtin_add_overflow(value_, delta_us, &sum) || sum < Min().value_ || sum > Max().value_) {
-    return OutOfRangeError("timestamp overflow: {} + {} us leaves [Min, Max]", value_, delta_us);
-  }
-  return Timestamp(sum);
+  return OutOfRangeError("timestamp overflow: {} + {} us leaves [Min, Max]", value_, delta_us);
 }
 
 std::string Timestamp::DebugString() const {

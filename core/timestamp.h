@@ -43,7 +43,21 @@ class Timestamp {
 
   // `*this + delta` for a range value; OutOfRange when the result leaves [Min, Max]
   // or when *this is a special value.
-  Result<Timestamp> Add(int64_t delta_us) const;
+  Result<Timestamp> Add(int64_t delta_us) const {
+    Timestamp sum;
+    if (TryAdd(delta_us, &sum)) return sum;
+    return AddError(delta_us);
+  }
+  // As Add, for hot paths: false (and *sum untouched) when the result would leave [Min, Max].
+  bool TryAdd(int64_t delta_us, Timestamp* sum) const {
+    int64_t value = 0;
+    if (!IsRangeValue() || __builtin_add_overflow(value_, delta_us, &value) || value < Min().value_ ||
+        value > Max().value_) {
+      return false;
+    }
+    *sum = Timestamp(value);
+    return true;
+  }
 
   // The lowest timestamp a stream may carry after a packet at *this: T+1 for a
   // range value below Max; after PreStream or Max/PostStream nothing may follow
@@ -59,6 +73,7 @@ class Timestamp {
   constexpr auto operator<=>(const Timestamp&) const = default;
 
  private:
+  Status AddError(int64_t delta_us) const;
   static constexpr int64_t kUnsetValue = std::numeric_limits<int64_t>::min();
   static constexpr int64_t kDoneValue = std::numeric_limits<int64_t>::max();
   int64_t value_;
