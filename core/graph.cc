@@ -51,6 +51,14 @@ struct GraphRuntime::Work {
   bool drained_last_full_queue = false;
 };
 
+// A node's output bounds are touched by one task at a time, except with
+// max_in_flight > 1, where a starting call reads them while another emits.
+static std::unique_lock<SpinLock> LockOutputState(NodeState& node) {
+  std::unique_lock<SpinLock> lock(node.mutex, std::defer_lock);
+  if (node.max_in_flight > 1) lock.lock();
+  return lock;
+}
+
 struct GraphRuntime::Readiness {
   Work::Kind kind = Work::Kind::kNone;
   Timestamp timestamp;  // of the Process call, or min_next for a bound-only step
@@ -813,8 +821,11 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
     }
     if (bound) {
       for (int slot = 0; slot < node.output_layout.size(); ++slot) {
-        if (node.output_closed[slot] || *bound <= node.output_bounds[slot]) continue;
-        node.output_bounds[slot] = *bound;
+        {
+          auto state_lock = LockOutputState(node);
+          if (node.output_closed[slot] || *bound <= node.output_bounds[slot]) continue;
+          node.output_bounds[slot] = *bound;
+        }
         std::vector<Packet> none;
         Deliver(node.output_streams[slot], none, *bound, false);
       }
@@ -823,11 +834,14 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
   }
 
   CalculatorContext& context = *work.context;
-  for (int slot = 0; slot < node.output_layout.size(); ++slot) {
-    OutputStreamHandle& handle = context.outputs_.handles_[slot];
-    handle.packets_.clear();
-    handle.next_bound_ = node.output_bounds[slot];
-    handle.closed_ = node.output_closed[slot];
+  {
+    auto state_lock = LockOutputState(node);
+    for (int slot = 0; slot < node.output_layout.size(); ++slot) {
+      OutputStreamHandle& handle = context.outputs_.handles_[slot];
+      handle.packets_.clear();
+      handle.next_bound_ = node.output_bounds[slot];
+      handle.closed_ = node.output_closed[slot];
+    }
   }
   // Clock reads cost about as much as a hop: only when someone looks at the times.
   const bool timed = listener_ || config_.enable_statistics();
@@ -905,14 +919,17 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
 void GraphRuntime::EmitOutputs(NodeState& node, CalculatorContext& context, std::optional<Timestamp> offset_bound,
                                bool close_all) {
   for (int slot = 0; slot < node.output_layout.size(); ++slot) {
+    auto state_lock = LockOutputState(node);
     if (node.output_closed[slot]) continue;
     OutputStreamHandle& handle = context.outputs_.handles_[slot];
     // With max_in_flight > 1 a later call may have raised the stream already.
     std::vector<Packet>& packets = handle.packets_;
     if (!packets.empty() && packets.front().timestamp() < node.output_bounds[slot]) {
-      RecordError(InvalidArgumentError("{}: output \"{}\" got a packet at {} below the stream's bound {}", node.where,
-                                       handle.name_, packets.front().timestamp().DebugString(),
-                                       node.output_bounds[slot].DebugString()));
+      Status error = InvalidArgumentError("{}: output \"{}\" got a packet at {} below the stream's bound {}",
+                                          node.where, handle.name_, packets.front().timestamp().DebugString(),
+                                          node.output_bounds[slot].DebugString());
+      if (state_lock.owns_lock()) state_lock.unlock();
+      RecordError(error);
       packets.clear();
       continue;
     }
@@ -923,6 +940,7 @@ void GraphRuntime::EmitOutputs(NodeState& node, CalculatorContext& context, std:
     if (packets.empty() && bound == node.output_bounds[slot] && !closed) continue;
     node.output_bounds[slot] = bound;
     node.output_closed[slot] = closed;
+    if (state_lock.owns_lock()) state_lock.unlock();
     node.packets_out.fetch_add(packets.size(), std::memory_order_relaxed);
     Deliver(node.output_streams[slot], packets, bound, closed);
     packets.clear();
