@@ -17,14 +17,14 @@ APT_PACKAGES=(
 )
 PIP_PACKAGES=(numpy pytest ai-edge-litert)
 
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -39,5 +39,13 @@ sys.exit(1 if missing else 0)
 PY
 then
   echo "install-deps: installing Python packages ${PIP_PACKAGES[*]}"
-  "$PYTHON" -m pip install -q "${PIP_PACKAGES[@]}"
+  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  fi
+  pip_flags=(-q)
+  # Debian's own Python refuses pip installs outside a venv (PEP 668); these are test tools only.
+  if "$PYTHON" -c 'import sys, sysconfig, os; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
+    pip_flags+=(--break-system-packages)
+  fi
+  "$PYTHON" -m pip install "${pip_flags[@]}" "${PIP_PACKAGES[@]}"
 fi
