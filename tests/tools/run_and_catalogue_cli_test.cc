@@ -156,5 +156,47 @@ TEST(RunCliTest, InputAndCameraAreExclusive) {
   EXPECT_NE(result.exit_code, 0);
 }
 
+TEST(CliTest, VersionAndHelp) {
+  CliResult version = RunCli({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, HasSubstr("edgepipe 0."));
+  CliResult help = RunCli({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("bench-graph"));
+  EXPECT_THAT(help.out, HasSubstr("run"));
+}
+
+TEST(BenchGraphCliTest, PrintsThroughputJsonForEveryPacket) {
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{}, {"--executor-per-node"}}) {
+    std::vector<std::string> args = {"bench-graph", "--nodes", "3", "--packets", "20000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CliResult result = RunCli(args);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto json = nlohmann::json::parse(result.out);
+    EXPECT_EQ(json["packets"], 20000);
+    EXPECT_EQ(json["nodes"], 3);
+    EXPECT_GT(json["packets_per_second"].get<double>(), 0.0);
+    EXPECT_GT(json["us_per_hop"].get<double>(), 0.0);
+    EXPECT_LE(json["max_queue_seen"].get<int>(), 100 + 64 * 5) << "queues stay bounded";
+  }
+}
+
+TEST(RunCliTest, MalformedGraphNamesFileAndLine) {
+  const std::filesystem::path graph = std::filesystem::path(::testing::TempDir()) / "malformed_graph.pbtxt";
+  std::ofstream(graph) << "node {\n  calculator: \"PassThroughCalculator\"\n  input_stream: in\n}\n";
+  CliResult result = RunCli({"run", graph.string()});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("malformed_graph.pbtxt:3:"));
+}
+
+TEST(RunCliTest, UnknownCalculatorSuggestsAName) {
+  const std::filesystem::path graph = std::filesystem::path(::testing::TempDir()) / "typo_graph.pbtxt";
+  std::ofstream(graph) << "node {\n  calculator: \"CountingSourceCalculatr\"\n  output_stream: \"n\"\n}\n";
+  CliResult result = RunCli({"run", graph.string()});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("did you mean \"CountingSourceCalculator\""));
+  EXPECT_THAT(result.err, HasSubstr("typo_graph.pbtxt:1"));
+}
+
 }  // namespace
 }  // namespace edgepipe
