@@ -3,8 +3,10 @@
 #include <pybind11/pybind11.h>
 
 void BindEngine(pybind11::module_& m);
+void BindGraph(pybind11::module_& m);
 
 PYBIND11_MODULE(_edgepipe, m) {
   m.doc() = "edgepipe: MediaPipe-style graphs and a TFLite engine on XNNPACK";
   BindEngine(m);
+  BindGraph(m);
 }

@@ -4,4 +4,4 @@ The compiled part lives in the `_edgepipe` extension (built into
 <build>/python); this package re-exports it.
 """
 from _edgepipe import *  # noqa: F401,F403
-from _edgepipe import Interpreter  # noqa: F401
+from _edgepipe import Graph, GraphError, Interpreter  # noqa: F401
