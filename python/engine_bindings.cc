@@ -34,22 +34,10 @@ namespace {
 
 // Arrays and dtypes are made through numpy's Python API rather than
 // pybind11's C-level helpers: Debian's pybind11 2.10 predates NumPy 2, whose
-// dtype struct layout changed (pybind11 would read a wrong itemsize).
-const char* NumpyTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat16: return "float16";
-    case DType::kInt32: return "int32";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt8: return "int8";
-    case DType::kInt64: return "int64";
-    case DType::kInt16: return "int16";
-    case DType::kBool: return "bool";
-  }
-  return "uint8";
-}
+// dtype struct layout changed (pybind11 would read a wrong itemsize). Our
+// dtype names (DTypeName) are numpy's.
 
-py::object NumpyDType(DType dtype) { return py::module_::import("numpy").attr("dtype")(NumpyTypeName(dtype)); }
+py::object NumpyDType(DType dtype) { return py::module_::import("numpy").attr("dtype")(DTypeName(dtype)); }
 
 // A new C-contiguous numpy array holding a copy of `bytes`.
 template <typename Shape>
@@ -84,7 +72,7 @@ py::dict Details(const TensorView& view, size_t index) {
 }
 
 py::array ToNumpy(const TensorView& view) {
-  return NewArray(view.shape, NumpyTypeName(view.dtype), view.data, view.num_bytes());
+  return NewArray(view.shape, DTypeName(view.dtype), view.data, view.num_bytes());
 }
 
 class PyInterpreter {
@@ -119,7 +107,7 @@ class PyInterpreter {
       throw py::index_error(fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
     TensorView& view = interpreter_->input(i);
     const std::string got = py::str(value.attr("dtype"));
-    if (got != NumpyTypeName(view.dtype))
+    if (got != DTypeName(view.dtype))
       throw py::value_error(fmt::format("input {} '{}' is {}, got an array of {}", i, view.name,
                                         DTypeName(view.dtype), got));
     std::vector<int32_t> shape(value.shape(), value.shape() + value.ndim());

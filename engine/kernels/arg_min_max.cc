@@ -1,4 +1,8 @@
 // ARG_MAX / ARG_MIN over one axis.
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
 #include "engine/kernels/kernel_util.h"
 #include "engine/kernels/kernels.h"
 
@@ -12,19 +16,59 @@ using internal::Describe;
 // compare their integer values (monotonic in the real value for scale > 0).
 template <typename T, typename Index, bool kMax>
 void ArgReduce(const T* input, int64_t outer, int64_t axis_size, int64_t inner, Index* output) {
-  for (int64_t o = 0; o < outer; ++o) {
-    const T* block = input + o * axis_size * inner;
-    for (int64_t i = 0; i < inner; ++i) {
-      T best = block[i];
+  auto better = [](T value, T best) { return kMax ? value > best : value < best; };
+  if constexpr (sizeof(T) == 1) {
+    if (inner == 1 && axis_size <= 256) {
+      // 8-bit values along the contiguous axis (deeplab: 21 classes per pixel):
+      // fold value and index into one 16-bit key, value (flipped for min) in
+      // the high byte and 255 - index in the low byte, so the largest key is
+      // the best value at its lowest index. A max over keys has no
+      // loop-carried select chain and vectorises.
+      for (int64_t o = 0; o < outer; ++o) {
+        const T* row = input + o * axis_size;
+        uint16_t best_key = 0;
+        for (int64_t a = 0; a < axis_size; ++a) {
+          const auto biased = static_cast<uint8_t>(static_cast<uint8_t>(row[a]) ^ (std::is_signed_v<T> ? 0x80 : 0));
+          const auto ordered = static_cast<uint16_t>(kMax ? biased : 255 - biased);
+          const auto key = static_cast<uint16_t>((ordered << 8) | (255 - a));
+          best_key = std::max(best_key, key);
+        }
+        output[o] = static_cast<Index>(255 - (best_key & 0xff));
+      }
+      return;
+    }
+  }
+  if (inner == 1) {
+    // Reduction along the contiguous axis (deeplab: 21 classes per pixel).
+    // Selects instead of branches: which class wins is unpredictable.
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* row = input + o * axis_size;
+      T best = row[0];
       Index best_index = 0;
       for (int64_t a = 1; a < axis_size; ++a) {
-        const T value = block[a * inner + i];
-        if (kMax ? value > best : value < best) {
-          best = value;
-          best_index = static_cast<Index>(a);
-        }
+        const bool replace = better(row[a], best);
+        best = replace ? row[a] : best;
+        best_index = replace ? static_cast<Index>(a) : best_index;
       }
-      output[o * inner + i] = best_index;
+      output[o] = best_index;
+    }
+    return;
+  }
+  // Strided axis: sweep whole rows of `inner` elements so that the running
+  // best of every position updates in one contiguous, vectorisable loop.
+  std::vector<T> best(static_cast<size_t>(inner));
+  for (int64_t o = 0; o < outer; ++o) {
+    const T* block = input + o * axis_size * inner;
+    Index* best_index = output + o * inner;
+    std::copy(block, block + inner, best.begin());
+    std::fill(best_index, best_index + inner, Index{0});
+    for (int64_t a = 1; a < axis_size; ++a) {
+      const T* row = block + a * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        const bool replace = better(row[i], best[i]);
+        best[i] = replace ? row[i] : best[i];
+        best_index[i] = replace ? static_cast<Index>(a) : best_index[i];
+      }
     }
   }
 }

@@ -58,10 +58,14 @@ class ScratchArena {
 struct Workspace {
   BoxCorner* decoded_boxes = nullptr;  // [A]
   float* scores = nullptr;             // [A * C1], dequantized class predictions
-  float* keep_scores = nullptr;        // [A]
   int* keep_indices = nullptr;         // [A]
-  int* sorted_indices = nullptr;       // [A]
   uint8_t* active = nullptr;           // [A]
+  uint64_t* sort_keys = nullptr;       // [A]            score-order keys of kept boxes
+  float* candidate_ymin = nullptr;     // [A]            kept boxes in score order (SoA)
+  float* candidate_xmin = nullptr;     // [A]
+  float* candidate_ymax = nullptr;     // [A]
+  float* candidate_xmax = nullptr;     // [A]
+  float* candidate_area = nullptr;     // [A]
   int* selected = nullptr;             // [A]
   float* max_scores = nullptr;         // [A]            fast NMS
   int* class_indices = nullptr;        // [A * C]        fast NMS
@@ -79,10 +83,14 @@ void Layout(int num_anchors, int num_classes, int classes_with_background, int m
   const size_t d = static_cast<size_t>(std::max(max_detections, 0));
   visit(&Workspace::decoded_boxes, a);
   visit(&Workspace::scores, a * static_cast<size_t>(std::max(classes_with_background, 0)));
-  visit(&Workspace::keep_scores, a);
   visit(&Workspace::keep_indices, a);
-  visit(&Workspace::sorted_indices, a);
   visit(&Workspace::active, a);
+  visit(&Workspace::sort_keys, a);
+  visit(&Workspace::candidate_ymin, a);
+  visit(&Workspace::candidate_xmin, a);
+  visit(&Workspace::candidate_ymax, a);
+  visit(&Workspace::candidate_xmax, a);
+  visit(&Workspace::candidate_area, a);
   visit(&Workspace::selected, a);
   visit(&Workspace::max_scores, a);
   visit(&Workspace::class_indices, a * static_cast<size_t>(std::max(num_classes, 0)));
@@ -138,30 +146,6 @@ Result<Reader> MakeReader(const TensorView& tensor) {
   return reader;
 }
 
-float IntersectionOverUnion(const BoxCorner& a, const BoxCorner& b) {
-  const float area_a = (a.ymax - a.ymin) * (a.xmax - a.xmin);
-  const float area_b = (b.ymax - b.ymin) * (b.xmax - b.xmin);
-  if (area_a <= 0 || area_b <= 0) return 0.0f;
-  const float ymin = std::max(a.ymin, b.ymin);
-  const float xmin = std::max(a.xmin, b.xmin);
-  const float ymax = std::min(a.ymax, b.ymax);
-  const float xmax = std::min(a.xmax, b.xmax);
-  const float intersection = std::max(ymax - ymin, 0.0f) * std::max(xmax - xmin, 0.0f);
-  return intersection / (area_a + area_b - intersection);
-}
-
-// Indices of `values` in decreasing order, ties by increasing index: the order
-// TFLite's std::stable_sort produces, without stable_sort's temporary buffer.
-void DecreasingArgSort(const float* values, int count, int* indices) {
-  std::iota(indices, indices + count, 0);
-  std::sort(indices, indices + count, [values](int i, int j) {
-    return values[i] > values[j] || (values[i] == values[j] && i < j);
-  });
-}
-
-// TFLite DecreasingPartialArgSort: the first max for one element (ArgMaxVector),
-// else std::partial_sort. partial_sort leaves ties in an unspecified order; we
-// break them by index so the result is deterministic.
 void DecreasingPartialArgSort(const float* values, int count, int num_to_sort, int* indices) {
   if (num_to_sort == 1) {
     int best = 0;
@@ -180,35 +164,74 @@ void DecreasingPartialArgSort(const float* values, int count, int num_to_sort, i
 // NonMaxSuppressionSingleClassHelper: keep scores >= score threshold, sort them
 // decreasing, greedily select while suppressing later boxes with IoU > iou
 // threshold. Writes up to max_detections anchor indices to ws.selected.
+// Key whose ascending order is TFLite's DecreasingArgSort order: decreasing
+// score, ties by increasing index. Scores map to an order-preserving unsigned
+// integer (sign-magnitude to offset binary), complemented so larger scores sort
+// first; -0 is folded into +0 first because the comparator treats them as equal.
+// Sorting plain 64-bit keys avoids the indirect comparator's cache misses.
+uint64_t DecreasingScoreKey(float score, int index) {
+  const float folded = score + 0.0f;  // -0 + 0 = +0
+  uint32_t bits;
+  std::memcpy(&bits, &folded, sizeof(bits));
+  const uint32_t ordered = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+  return (uint64_t{~ordered} << 32) | static_cast<uint32_t>(index);
+}
+
+// TFLite NonMaxSuppressionSingleClassHelper: keep boxes scoring at least the
+// threshold, visit them by decreasing score, select a box and suppress every
+// later box overlapping it by more than the IoU threshold. The kept boxes are
+// copied in score order into separate coordinate arrays so that suppression is
+// one branch-free pass the compiler vectorises; the IoU arithmetic is TFLite's,
+// operation for operation, so the selection is identical.
+// An AVX2 clone (chosen at load time when the CPU has it) doubles the width of
+// the suppression loop; "avx2" does not enable FMA, so no multiply-add is fused
+// and the IoU rounds exactly as in the baseline build.
+__attribute__((target_clones("avx2", "default")))
 int NonMaxSuppressionSingleClass(const DetectionPostProcessOptions& options, const Workspace& ws, int num_boxes,
                                  const float* scores, int max_detections) {
   int num_kept = 0;
   for (int i = 0; i < num_boxes; ++i) {
-    if (scores[i] >= options.nms_score_threshold) {
-      ws.keep_scores[num_kept] = scores[i];
-      ws.keep_indices[num_kept] = i;
-      ++num_kept;
-    }
+    if (scores[i] >= options.nms_score_threshold) ws.sort_keys[num_kept++] = DecreasingScoreKey(scores[i], i);
   }
-  DecreasingArgSort(ws.keep_scores, num_kept, ws.sorted_indices);
+  std::sort(ws.sort_keys, ws.sort_keys + num_kept);
   const int output_size = std::min(num_kept, max_detections);
-  std::fill(ws.active, ws.active + num_kept, uint8_t{1});
-  int num_active = num_kept;
+  if (output_size <= 0) return 0;
+  float* __restrict ymin = ws.candidate_ymin;
+  float* __restrict xmin = ws.candidate_xmin;
+  float* __restrict ymax = ws.candidate_ymax;
+  float* __restrict xmax = ws.candidate_xmax;
+  float* __restrict area = ws.candidate_area;
+  uint8_t* __restrict active = ws.active;
+  for (int k = 0; k < num_kept; ++k) {
+    const int box_index = static_cast<int>(static_cast<uint32_t>(ws.sort_keys[k]));
+    ws.keep_indices[k] = box_index;
+    const BoxCorner& box = ws.decoded_boxes[box_index];
+    ymin[k] = box.ymin;
+    xmin[k] = box.xmin;
+    ymax[k] = box.ymax;
+    xmax[k] = box.xmax;
+    area[k] = (box.ymax - box.ymin) * (box.xmax - box.xmin);
+    active[k] = 1;
+  }
+  const float iou_threshold = options.nms_iou_threshold;
   int num_selected = 0;
-  for (int i = 0; i < num_kept; ++i) {
-    if (num_active == 0 || num_selected >= output_size) break;
-    if (ws.active[i] == 0) continue;
-    const int box_i = ws.keep_indices[ws.sorted_indices[i]];
-    ws.selected[num_selected++] = box_i;
-    ws.active[i] = 0;
-    --num_active;
+  for (int i = 0; i < num_kept && num_selected < output_size; ++i) {
+    if (active[i] == 0) continue;
+    ws.selected[num_selected++] = ws.keep_indices[i];
+    // A box without area has IoU 0 with everything (threshold > 0): it suppresses nothing.
+    const float area_i = area[i];
+    if (!(area_i > 0.0f)) continue;
+    const float ymin_i = ymin[i], xmin_i = xmin[i], ymax_i = ymax[i], xmax_i = xmax[i];
     for (int j = i + 1; j < num_kept; ++j) {
-      if (ws.active[j] == 0) continue;
-      const int box_j = ws.keep_indices[ws.sorted_indices[j]];
-      if (IntersectionOverUnion(ws.decoded_boxes[box_i], ws.decoded_boxes[box_j]) > options.nms_iou_threshold) {
-        ws.active[j] = 0;
-        --num_active;
-      }
+      const float inter_ymin = std::max(ymin_i, ymin[j]);
+      const float inter_xmin = std::max(xmin_i, xmin[j]);
+      const float inter_ymax = std::min(ymax_i, ymax[j]);
+      const float inter_xmax = std::min(xmax_i, xmax[j]);
+      const float intersection =
+          std::max(inter_ymax - inter_ymin, 0.0f) * std::max(inter_xmax - inter_xmin, 0.0f);
+      const float iou = intersection / (area_i + area[j] - intersection);
+      const bool suppressed = (area[j] > 0.0f) & (iou > iou_threshold);  // no short circuit: keeps the loop branch-free
+      active[j] = static_cast<uint8_t>(active[j] & static_cast<uint8_t>(!suppressed));
     }
   }
   return num_selected;

@@ -1,5 +1,6 @@
 // QUANTIZE: float32 -> uint8/int8/int16, and requantization between quantized
 // integer types.
+#include <array>
 #include <cmath>
 
 #include "engine/kernels/kernel_util.h"
@@ -62,11 +63,23 @@ void Requantize(const In* input, int64_t count, int32_t multiplier, int shift, i
   }
   constexpr int32_t kMin = std::numeric_limits<Out>::min();
   constexpr int32_t kMax = std::numeric_limits<Out>::max();
-  for (int64_t i = 0; i < count; ++i) {
-    const int32_t centered = static_cast<int32_t>(input[i]) - in_zp;
+  auto requantize = [&](In q) {
+    const int32_t centered = static_cast<int32_t>(q) - in_zp;
     const int32_t value = internal::MultiplyByQuantizedMultiplier(centered, multiplier, shift) + out_zp;
-    output[i] = static_cast<Out>(internal::Clamp32(value, kMin, kMax));
+    return static_cast<Out>(internal::Clamp32(value, kMin, kMax));
+  };
+  // An 8-bit input has 256 possible values: for large tensors (deeplab
+  // requantizes 513x513x21) tabulate the exact results once and look them up.
+  if constexpr (sizeof(In) == 1) {
+    constexpr int64_t kValues = 256;
+    if (count >= 4 * kValues) {
+      std::array<Out, kValues> table;
+      for (int64_t k = 0; k < kValues; ++k) table[k] = requantize(static_cast<In>(static_cast<uint8_t>(k)));
+      for (int64_t i = 0; i < count; ++i) output[i] = table[static_cast<uint8_t>(input[i])];
+      return;
+    }
   }
+  for (int64_t i = 0; i < count; ++i) output[i] = requantize(input[i]);
 }
 
 template <typename In>
