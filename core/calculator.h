@@ -121,7 +121,6 @@ class OutputStreamHandle {
   friend class OutputSet;
   std::vector<Packet> packets_;
   Timestamp next_bound_ = Timestamp::Unstarted();
-  Timestamp bound_at_start_ = Timestamp::Unstarted();
   Packet header_;
   bool closed_ = false;
   bool connected_ = false;

@@ -109,7 +109,6 @@ class CalculatorContract {
   std::string doc_;
   std::string example_;
 
-  friend class ContractResolver;
 };
 
 }  // namespace edgepipe

@@ -4,16 +4,11 @@
 
 namespace edgepipe {
 
-namespace {
-thread_local const ThreadPoolExecutor* current_executor = nullptr;
-thread_local int current_worker_index = -1;
-}  // namespace
-
 ThreadPoolExecutor::ThreadPoolExecutor(std::string name, int num_threads) : name_(std::move(name)) {
   if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers_.reserve(num_threads);
   for (int i = 0; i < num_threads; ++i) {
-    workers_.emplace_back([this, i] { WorkerLoop(i); });
+    workers_.emplace_back([this] { WorkerLoop(); });
     // Thread names show up in debuggers and `top -H`; 15 characters at most.
     const std::string thread_name = (name_.empty() ? "ep-default" : "ep-" + name_).substr(0, 12) + "/" +
                                     std::to_string(i % 100);
@@ -40,13 +35,7 @@ void ThreadPoolExecutor::Schedule(std::function<void()> task) {
   if (wake_one) wake_.notify_one();
 }
 
-int ThreadPoolExecutor::CurrentWorkerIndex() const {
-  return current_executor == this ? current_worker_index : -1;
-}
-
-void ThreadPoolExecutor::WorkerLoop(int index) {
-  current_executor = this;
-  current_worker_index = index;
+void ThreadPoolExecutor::WorkerLoop() {
   std::unique_lock lock(mutex_);
   while (true) {
     while (tasks_.empty() && !stopping_) {

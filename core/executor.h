@@ -23,11 +23,9 @@ class ThreadPoolExecutor {
   void Schedule(std::function<void()> task);
   int num_threads() const { return static_cast<int>(workers_.size()); }
   const std::string& name() const { return name_; }
-  // Index of the calling thread in this executor, or -1 when it is not one of ours.
-  int CurrentWorkerIndex() const;
 
  private:
-  void WorkerLoop(int index);
+  void WorkerLoop();
 
   std::string name_;
   std::mutex mutex_;

@@ -522,7 +522,6 @@ Status GraphRuntime::StartRun(const SidePackets& side_packets) {
     for (auto [consumer, slot] : streams_[stream_id].consumers) nodes_[consumer]->inputs[slot].header = header;
   }
   running_ = true;
-  run_start_ = std::chrono::steady_clock::now();
   // Open in topological order, so headers and side packets flow downstream first.
   for (int id : open_order_) {
     Status status = OpenNode(*nodes_[id]);
@@ -558,7 +557,7 @@ Status GraphRuntime::OpenNode(NodeState& node) {
   }
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = true;
   context.input_timestamp_ = Timestamp::Unstarted();
-  if (listener_) listener_({GraphEvent::Kind::kOpen, node.id, Timestamp::Unstarted(), NowNs(), 0});
+  if (listener_) listener_({GraphEvent::Kind::kOpen, node.id, Timestamp::Unstarted(), NowNs()});
   Status status = calculator->Open(&context);
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = false;
   node.calculator = std::move(calculator);
@@ -801,7 +800,7 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
       handle.next_bound_ = node.output_bounds[slot];
       handle.closed_ = node.output_closed[slot];
     }
-    if (listener_) listener_({GraphEvent::Kind::kClose, node.id, Timestamp::Done(), NowNs(), 0});
+    if (listener_) listener_({GraphEvent::Kind::kClose, node.id, Timestamp::Done(), NowNs()});
     Status status = node.calculator->Close(&context);
     if (!status.ok()) RecordError(status.WithContext(node.where + " Close"));
     EmitOutputs(node, context, std::nullopt, true);
@@ -846,11 +845,11 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
   // Clock reads cost about as much as a hop: only when someone looks at the times.
   const bool timed = listener_ || config_.enable_statistics();
   const int64_t start = timed ? NowNs() : 0;
-  if (listener_) listener_({GraphEvent::Kind::kProcessStart, node.id, work.timestamp, start, 0});
+  if (listener_) listener_({GraphEvent::Kind::kProcessStart, node.id, work.timestamp, start});
   Status status = node.calculator->Process(&context);
   if (timed) {
     const int64_t end = NowNs();
-    if (listener_) listener_({GraphEvent::Kind::kProcessEnd, node.id, work.timestamp, end, 0});
+    if (listener_) listener_({GraphEvent::Kind::kProcessEnd, node.id, work.timestamp, end});
     node.process_time_us.fetch_add(static_cast<uint64_t>((end - start) / 1000), std::memory_order_relaxed);
   }
   node.process_calls.fetch_add(1, std::memory_order_relaxed);

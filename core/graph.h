@@ -87,7 +87,6 @@ struct GraphEvent {
   int node_id;
   Timestamp timestamp;
   int64_t time_ns;  // steady clock
-  int thread_id;
 };
 
 class GraphRuntime;

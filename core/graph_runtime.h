@@ -190,7 +190,6 @@ class GraphRuntime {
   int waiting_adders_ = 0;
   std::vector<int> throttled_sources_;
   std::map<std::string, Packet> side_packets_;
-  std::chrono::steady_clock::time_point run_start_;
 };
 
 }  // namespace edgepipe

@@ -450,5 +450,31 @@ TEST(GraphRuntimeTest, ManyPacketsThroughPerNodeExecutors) {
   EXPECT_EQ(*graph.GetOutputSidePacket("count").value().Get<int64_t>().value(), 20000);
 }
 
+TEST(GraphRuntimeTest, EventListenerSeesOpenProcessAndClose) {
+  Graph graph;
+  ASSERT_TRUE(graph.Initialize(Parse(R"(
+    input_stream: "in"
+    node { name: "relay" calculator: "PassThroughCalculator" input_stream: "in" output_stream: "out" }
+  )")).ok());
+  std::mutex mutex;
+  std::vector<GraphEvent> events;
+  graph.SetEventListener([&](const GraphEvent& event) {
+    std::lock_guard lock(mutex);
+    events.push_back(event);
+  });
+  ASSERT_TRUE(graph.StartRun().ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(graph.AddPacketToInputStream("in", Int(i, i)).ok());
+  ASSERT_TRUE(graph.CloseAllInputStreams().ok());
+  ASSERT_TRUE(graph.WaitUntilDone().ok());
+  std::vector<std::pair<GraphEvent::Kind, int64_t>> seen;
+  for (const GraphEvent& event : events) seen.emplace_back(event.kind, event.timestamp.Value());
+  using K = GraphEvent::Kind;
+  EXPECT_THAT(seen, ElementsAre(std::pair{K::kOpen, Timestamp::Unstarted().Value()}, std::pair{K::kProcessStart, 0},
+                                std::pair{K::kProcessEnd, 0}, std::pair{K::kProcessStart, 1},
+                                std::pair{K::kProcessEnd, 1}, std::pair{K::kProcessStart, 2},
+                                std::pair{K::kProcessEnd, 2}, std::pair{K::kClose, Timestamp::Done().Value()}));
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_LE(events[i - 1].time_ns, events[i].time_ns);
+}
+
 }  // namespace
 }  // namespace edgepipe
