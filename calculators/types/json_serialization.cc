@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "calculators/types/detection.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/letterbox_transform.h"
 #include "calculators/types/tensor.h"
@@ -66,6 +67,8 @@ JsonSerializerRegistry::JsonSerializerRegistry() {
   RegisterPlain<std::vector<int>>(*this);
   RegisterPlain<std::vector<int64_t>>(*this);
   RegisterPlain<std::vector<std::string>>(*this);
+  RegisterPlain<Detection>(*this);
+  RegisterPlain<std::vector<Detection>>(*this);
   RegisterWith<ImageFrame>(*this, [](const ImageFrame& image) {
     return nlohmann::json{{"format", ImageFormatName(image.format())}, {"width", image.width()}, {"height", image.height()}};
   });

@@ -2,10 +2,11 @@
 //
 // Payloads are type-erased, so serializers are looked up by payload type in a
 // registry. The built-in payloads (numbers, strings, vectors of them, ImageFrame
-// and Tensor metadata, VideoHeader, LetterboxTransform) are registered
+// and Tensor metadata, VideoHeader, LetterboxTransform, Detection and
+// std::vector<Detection>) are registered
 // already; another payload type is added once, at start-up or in its
 // calculator's Open, with
-//   RegisterJsonSerializer<Detection>();   // uses nlohmann's to_json(json&, const Detection&)
+//   RegisterJsonSerializer<MyPayload>();   // uses nlohmann's to_json(json&, const MyPayload&)
 // or with an explicit function.
 #pragma once
 

@@ -1,0 +1,142 @@
+// AnnotationOverlayCalculator: draws detections (boxes, keypoints, scores) on
+// a copy of the frame, for viewing or writing a video.
+//
+// Input   IMAGE (ImageFrame): the frame the detections are normalised to.
+//         DETECTIONS (std::vector<Detection>, optional): a frame without a
+//         detections packet at its timestamp is passed through unannotated.
+// Output  IMAGE (ImageFrame): same size and format, annotated.
+// Options AnnotationOverlayCalculatorOptions: box_color, keypoint_color (RGB),
+//         thickness, keypoint_radius, draw_scores.
+//
+// Colours are given as RGB and converted to the frame's channel order (BGR
+// frames straight from a decoder get the same colours as RGB ones). The input
+// frame is never written to: packets are shared and immutable.
+//
+//   node {
+//     calculator: "AnnotationOverlayCalculator"
+//     input_stream: "IMAGE:frames"
+//     input_stream: "DETECTIONS:detections"
+//     output_stream: "IMAGE:annotated"
+//   }
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "calculators/types/detection.h"
+#include "calculators/types/header_forwarding.h"
+#include "calculators/types/image_frame.h"
+#include "calculators/vision/annotation_overlay_calculator.pb.h"
+#include "core/calculator.h"
+
+namespace edgepipe {
+
+namespace {
+using Color = AnnotationOverlayCalculatorOptions::Color;
+
+Color MakeColor(int r, int g, int b) {
+  Color color;
+  color.set_r(r);
+  color.set_g(g);
+  color.set_b(b);
+  return color;
+}
+
+// An RGB colour as a cv::Scalar in `format`'s channel order.
+cv::Scalar ToScalar(const Color& color, ImageFormat format) {
+  const double r = std::clamp(color.r(), 0, 255), g = std::clamp(color.g(), 0, 255), b = std::clamp(color.b(), 0, 255);
+  switch (format) {
+    case ImageFormat::kGray8: return cv::Scalar(0.299 * r + 0.587 * g + 0.114 * b);
+    case ImageFormat::kRGB: return cv::Scalar(r, g, b);
+    case ImageFormat::kBGR: return cv::Scalar(b, g, r);
+    case ImageFormat::kRGBA: return cv::Scalar(r, g, b, 255);
+  }
+  return cv::Scalar(r, g, b);
+}
+
+cv::Point ToPixel(float x, float y, int width, int height) {
+  return {static_cast<int>(std::lround(x * width)), static_cast<int>(std::lround(y * height))};
+}
+}  // namespace
+
+class AnnotationOverlayCalculator : public CalculatorBase {
+ public:
+  using Options = AnnotationOverlayCalculatorOptions;
+
+  static Status GetContract(CalculatorContract* cc) {
+    cc->UseOptions<Options>();
+    cc->Input<ImageFrame>("IMAGE").Doc("frame to annotate");
+    cc->Input<std::vector<Detection>>("DETECTIONS").Optional().Doc("detections normalised to that frame");
+    cc->Output<ImageFrame>("IMAGE").Doc("annotated copy of the frame");
+    cc->SetTimestampOffset(0);
+    cc->SetDoc(
+        "Draws detections on a copy of each frame with OpenCV: box outlines, keypoint dots and the score "
+        "above each box. Colours are RGB and adapted to the frame's format; frames without detections at "
+        "their timestamp pass through unannotated.");
+    cc->SetExampleConfig(R"(node {
+  calculator: "AnnotationOverlayCalculator"
+  input_stream: "IMAGE:frames"
+  input_stream: "DETECTIONS:detections"
+  output_stream: "IMAGE:annotated"
+  options { [edgepipe.AnnotationOverlayCalculatorOptions.ext] { thickness: 2 box_color { g: 255 } } }
+})");
+    return OkStatus();
+  }
+
+  Status Open(CalculatorContext* cc) override {
+    options_ = cc->Options<Options>();
+    if (!options_.has_box_color()) *options_.mutable_box_color() = MakeColor(0, 255, 0);
+    if (!options_.has_keypoint_color()) *options_.mutable_keypoint_color() = MakeColor(255, 0, 0);
+    if (options_.thickness() <= 0) {
+      return InvalidArgumentError("AnnotationOverlayCalculator: thickness must be positive, got {}", options_.thickness());
+    }
+    if (options_.keypoint_radius() < 0) {
+      return InvalidArgumentError("AnnotationOverlayCalculator: keypoint_radius must be ≥ 0, got {}",
+                                  options_.keypoint_radius());
+    }
+    return ForwardHeader(cc, "IMAGE", 0, "IMAGE", 0);
+  }
+
+  Status Process(CalculatorContext* cc) override {
+    EP_ASSIGN_OR_RETURN(const ImageFrame* image, cc->Inputs().Tag("IMAGE").Get<ImageFrame>());
+    const bool has_detections = cc->Inputs().HasTag("DETECTIONS") && !cc->Inputs().Tag("DETECTIONS").IsEmpty();
+    if (!has_detections) return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
+    EP_ASSIGN_OR_RETURN(const std::vector<Detection>* detections,
+                        cc->Inputs().Tag("DETECTIONS").Get<std::vector<Detection>>());
+
+    cv::Mat canvas = image->mat().clone();
+    const cv::Scalar box_color = ToScalar(options_.box_color(), image->format());
+    const cv::Scalar keypoint_color = ToScalar(options_.keypoint_color(), image->format());
+    const int width = image->width(), height = image->height();
+    // Text size follows the frame so that labels stay legible on small and large videos.
+    const double font_scale = std::max(0.4, std::min(width, height) / 800.0);
+    for (const Detection& detection : *detections) {
+      const cv::Point top_left = ToPixel(detection.xmin, detection.ymin, width, height);
+      const cv::Point bottom_right = ToPixel(detection.xmax(), detection.ymax(), width, height);
+      cv::rectangle(canvas, top_left, bottom_right, box_color, options_.thickness(), cv::LINE_AA);
+      if (options_.keypoint_radius() > 0) {
+        for (const NormalizedKeypoint& keypoint : detection.keypoints) {
+          cv::circle(canvas, ToPixel(keypoint.x, keypoint.y, width, height), options_.keypoint_radius(),
+                     keypoint_color, cv::FILLED, cv::LINE_AA);
+        }
+      }
+      if (options_.draw_scores()) {
+        // Above the box, or just inside it when the box touches the top edge.
+        const cv::Point origin(top_left.x, top_left.y > 20 ? top_left.y - 6 : top_left.y + 18);
+        cv::putText(canvas, fmt::format("{:.2f}", detection.score), origin, cv::FONT_HERSHEY_SIMPLEX, font_scale,
+                    box_color, 1, cv::LINE_AA);
+      }
+    }
+    EP_ASSIGN_OR_RETURN(ImageFrame annotated, ImageFrame::FromMat(image->format(), std::move(canvas)));
+    return cc->Outputs().Tag("IMAGE").Add(std::move(annotated), cc->InputTimestamp());
+  }
+
+ private:
+  Options options_;
+};
+
+EDGEPIPE_REGISTER_CALCULATOR(AnnotationOverlayCalculator);
+
+}  // namespace edgepipe
