@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/ranges.h>
 
@@ -54,6 +55,11 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const M
 Status Interpreter::Build() {
   EP_ASSIGN_OR_RETURN(plan_, BuildPlan(model_));
   EP_RETURN_IF_ERROR(ApplyRewrites(*plan_));
+  // int8 CONV_2D goes to our AVX512-VNNI kernel when the CPU has it (Debian's
+  // XNNPACK has no VNNI kernels; per-op times in docs/benchmarks.md).
+  // EDGEPIPE_VNNI_CONV=0 keeps those convs on XNNPACK (for comparisons).
+  if (const char* env = std::getenv("EDGEPIPE_VNNI_CONV"); env == nullptr || std::string_view(env) != "0")
+    if (auto vnni = MakeVnniConvBackend()) backends_.push_back(std::move(vnni));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {

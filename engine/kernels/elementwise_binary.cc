@@ -105,25 +105,6 @@ Status BinaryInt32(std::string_view name, BinaryOp op, const BroadcastPlan& plan
 }
 
 // ---- uint8/int8, TFLite add.cc / sub.cc / mul.cc (reference kernels).
-// Activation bounds in quantized units: CalculateActivationRangeQuantized,
-// zero_point + TfLiteRound(bound / scale), intersected with the type's range.
-internal::IntRange QuantizedActivationRange(FusedActivation activation, DType dtype, internal::QuantParams q) {
-  internal::IntRange range = internal::QuantizedRange(dtype);
-  auto quantize = [&](float f) { return q.zero_point + static_cast<int32_t>(std::round(f / q.scale)); };
-  switch (activation) {
-    case FusedActivation::kNone: break;
-    case FusedActivation::kRelu: range.min = std::max(range.min, quantize(0.0f)); break;
-    case FusedActivation::kRelu6:
-      range.min = std::max(range.min, quantize(0.0f));
-      range.max = std::min(range.max, quantize(6.0f));
-      break;
-    case FusedActivation::kReluN1To1:
-      range.min = std::max(range.min, quantize(-1.0f));
-      range.max = std::min(range.max, quantize(1.0f));
-      break;
-  }
-  return range;
-}
 
 // Runs an 8-bit binary op given as compute(a_value, b_value) -> T over the
 // broadcast. When one operand is much smaller than the output (movenet
@@ -168,7 +149,7 @@ Status BinaryQuantized(std::string_view name, BinaryOp op, const BroadcastPlan& 
   EP_ASSIGN_OR_RETURN(const internal::QuantParams qa, internal::PerTensorQuant(name, a_tensor));
   EP_ASSIGN_OR_RETURN(const internal::QuantParams qb, internal::PerTensorQuant(name, b_tensor));
   EP_ASSIGN_OR_RETURN(const internal::QuantParams qo, internal::PerTensorQuant(name, out_tensor));
-  const internal::IntRange range = QuantizedActivationRange(activation, out_tensor.dtype, qo);
+  const internal::IntRange range = internal::QuantizedActivationRange(activation, out_tensor.dtype, qo);
   const int32_t a_offset = -qa.zero_point, b_offset = -qb.zero_point, out_offset = qo.zero_point;
 
   if (op == BinaryOp::kMul) {

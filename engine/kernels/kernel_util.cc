@@ -1,5 +1,6 @@
 #include "engine/kernels/kernel_util.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -85,6 +86,24 @@ Result<QuantParams> PerTensorQuant(std::string_view op, const TensorView& tensor
     return InvalidArgumentError("{}: tensor {} has invalid zero point {}", op, Describe(tensor), zp);
   }
   return QuantParams{q.scale[0], static_cast<int32_t>(zp)};
+}
+
+IntRange QuantizedActivationRange(FusedActivation activation, DType dtype, QuantParams q) {
+  IntRange range = QuantizedRange(dtype);
+  auto quantize = [&](float f) { return q.zero_point + static_cast<int32_t>(std::round(f / q.scale)); };
+  switch (activation) {
+    case FusedActivation::kNone: break;
+    case FusedActivation::kRelu: range.min = std::max(range.min, quantize(0.0f)); break;
+    case FusedActivation::kRelu6:
+      range.min = std::max(range.min, quantize(0.0f));
+      range.max = std::min(range.max, quantize(6.0f));
+      break;
+    case FusedActivation::kReluN1To1:
+      range.min = std::max(range.min, quantize(-1.0f));
+      range.max = std::min(range.max, quantize(1.0f));
+      break;
+  }
+  return range;
 }
 
 IntRange QuantizedRange(DType dtype) {

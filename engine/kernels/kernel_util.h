@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "engine/kernels/kernels.h"
 #include "engine/tensor_view.h"
 
 namespace edgepipe::engine::kernels::internal {
@@ -48,6 +49,9 @@ struct IntRange {
   int32_t max;
 };
 IntRange QuantizedRange(DType dtype);
+// Activation bounds in quantized units: TFLite CalculateActivationRangeQuantized,
+// zero_point + TfLiteRound(bound / scale), intersected with the type's range.
+IntRange QuantizedActivationRange(FusedActivation activation, DType dtype, QuantParams q);
 
 // ---- TFLite fixed-point math (tensorflow/lite/kernels/internal/common.h,
 // quantization_util.cc; gemmlowp fixedpoint.h). Bit-exact re-implementations.

@@ -1,0 +1,166 @@
+// Portable half of conv_int8_vnni.h: validation, weight packing and the
+// per-channel requantization scales. The hot loops are in conv_int8_vnni_avx512.cc.
+#include "engine/kernels/conv_int8_vnni.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/kernels/conv_int8_vnni_impl.h"
+#include "engine/kernels/kernel_util.h"
+
+namespace edgepipe::engine::kernels {
+namespace {
+
+constexpr std::string_view kOp = "Conv2DInt8Vnni";
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
+  const size_t bytes = std::max<size_t>((n * sizeof(T) + 63) / 64 * 64, 64);
+  auto* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+  std::memset(p, 0, bytes);
+  return std::unique_ptr<T[], AlignedFree>(p);
+}
+
+}  // namespace
+
+struct ConvInt8Vnni::Impl {
+  vnni::ConvArgs args{};
+  std::vector<int32_t> input_shape, output_shape;
+  std::unique_ptr<int8_t[], AlignedFree> weights;
+  std::unique_ptr<int32_t[], AlignedFree> bias;
+  std::unique_ptr<float[], AlignedFree> scale;
+  std::unique_ptr<uint8_t[], AlignedFree> scratch;  // num_parts * kChunkPixels * k_padded
+  int64_t pixels = 0;
+};
+
+bool ConvInt8VnniSupported() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni");
+}
+
+ConvInt8Vnni::~ConvInt8Vnni() = default;
+
+Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& input, const TensorView& filter,
+                                                           const TensorView* bias, const TensorView& output,
+                                                           const ConvInt8Params& p, int num_parts) {
+  using namespace internal;
+  if (!ConvInt8VnniSupported()) return UnavailableError("{}: this CPU has no AVX512-VNNI", kOp);
+  EP_RETURN_IF_ERROR(CheckDType(kOp, input, DType::kInt8));
+  EP_RETURN_IF_ERROR(CheckDType(kOp, filter, DType::kInt8));
+  EP_RETURN_IF_ERROR(CheckDType(kOp, output, DType::kInt8));
+  EP_RETURN_IF_ERROR(CheckTensor(kOp, filter));
+  if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
+    return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", kOp, Describe(input),
+                                Describe(filter), Describe(output));
+  const int32_t n = input.shape[0], in_h = input.shape[1], in_w = input.shape[2], in_c = input.shape[3];
+  const int32_t out_c = filter.shape[0], k_h = filter.shape[1], k_w = filter.shape[2];
+  if (filter.shape[3] != in_c || output.shape[0] != n || output.shape[3] != out_c)
+    return InvalidArgumentError("{}: filter {} does not match input {} and output {}", kOp, Describe(filter),
+                                Describe(input), Describe(output));
+  if (p.stride_height < 1 || p.stride_width < 1 || p.dilation_height < 1 || p.dilation_width < 1 || num_parts < 1)
+    return InvalidArgumentError("{}: strides, dilations and parts must be positive", kOp);
+  EP_ASSIGN_OR_RETURN(QuantParams qin, PerTensorQuant(kOp, input));
+  EP_ASSIGN_OR_RETURN(QuantParams qout, PerTensorQuant(kOp, output));
+  const auto& fscale = filter.quant.scale;
+  if (fscale.size() != 1 && (fscale.size() != static_cast<size_t>(out_c) || filter.quant.axis != 0))
+    return InvalidArgumentError("{}: filter {} needs one scale or one per output channel (axis 0)", kOp,
+                                Describe(filter));
+  for (int64_t zp : filter.quant.zero_point)
+    if (zp != 0) return InvalidArgumentError("{}: filter {} must be symmetric", kOp, Describe(filter));
+  if (bias != nullptr) {
+    EP_RETURN_IF_ERROR(CheckDType(kOp, *bias, DType::kInt32));
+    EP_RETURN_IF_ERROR(CheckElementCount(kOp, *bias, out_c));
+  }
+  // Padding and output size as TFLite computes them.
+  const int eff_h = (k_h - 1) * p.dilation_height + 1, eff_w = (k_w - 1) * p.dilation_width + 1;
+  const int out_h = output.shape[1], out_w = output.shape[2];
+  const int want_h = p.same_padding ? (in_h + p.stride_height - 1) / p.stride_height
+                                    : (in_h - eff_h + p.stride_height) / p.stride_height;
+  const int want_w = p.same_padding ? (in_w + p.stride_width - 1) / p.stride_width
+                                    : (in_w - eff_w + p.stride_width) / p.stride_width;
+  if (out_h != want_h || out_w != want_w)
+    return InvalidArgumentError("{}: output {} should be {}x{}", kOp, Describe(output), want_h, want_w);
+  int pad_top = 0, pad_left = 0;
+  if (p.same_padding) {
+    pad_top = std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2;
+    pad_left = std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2;
+  }
+
+  auto conv = std::unique_ptr<ConvInt8Vnni>(new ConvInt8Vnni());
+  conv->num_parts_ = num_parts;
+  auto impl = std::make_unique<Impl>();
+  vnni::ConvArgs& a = impl->args;
+  a.batches = n, a.in_h = in_h, a.in_w = in_w, a.in_c = in_c;
+  a.out_h = out_h, a.out_w = out_w, a.out_c = out_c, a.k_h = k_h, a.k_w = k_w;
+  a.stride_h = p.stride_height, a.stride_w = p.stride_width, a.dil_h = p.dilation_height, a.dil_w = p.dilation_width;
+  a.pad_top = pad_top, a.pad_left = pad_left;
+  a.k = k_h * k_w * in_c;
+  a.k_padded = (a.k + 3) / 4 * 4;
+  a.n_blocks = (out_c + 15) / 16;
+  const int channels = a.n_blocks * 16;
+  impl->weights = AlignedArray<int8_t>(static_cast<size_t>(channels) * a.k_padded);
+  impl->bias = AlignedArray<int32_t>(channels);
+  impl->scale = AlignedArray<float>(channels);
+  const int8_t* w = filter.as<const int8_t>();
+  const int k4 = a.k_padded / 4;
+  for (int oc = 0; oc < out_c; ++oc) {
+    int32_t sum = 0;
+    for (int k = 0; k < a.k; ++k) {
+      const int8_t v = w[static_cast<int64_t>(oc) * a.k + k];
+      sum += v;
+      const int64_t blk = oc / 16, lane = oc % 16;
+      impl->weights[((blk * k4 + k / 4) * 16 + lane) * 4 + k % 4] = v;
+    }
+    const int32_t b = bias != nullptr ? bias->as<const int32_t>()[oc] : 0;
+    impl->bias[oc] = b - (128 + qin.zero_point) * sum;
+    // XNNPACK's qc8 requantization scale, computed in float as it does.
+    const float scale = qin.scale * (fscale.size() == 1 ? fscale[0] : fscale[oc]) / qout.scale;
+    if (!(scale > 0.0f && scale < 256.0f))
+      return InvalidArgumentError("{}: channel {} requantization scale {} is out of range", kOp, oc, scale);
+    impl->scale[oc] = scale;
+  }
+  const IntRange range = QuantizedActivationRange(p.activation, DType::kInt8, qout);
+  a.packed_weights = impl->weights.get();
+  a.bias = impl->bias.get();
+  a.scale = impl->scale.get();
+  a.output_zero_point = qout.zero_point;
+  a.act_min = range.min;
+  a.act_max = range.max;
+  a.pad_value = static_cast<uint8_t>(qin.zero_point + 128);
+  impl->scratch = AlignedArray<uint8_t>(static_cast<size_t>(num_parts) * vnni::kChunkPixels * a.k_padded);
+  impl->input_shape = input.shape;
+  impl->output_shape = output.shape;
+  impl->pixels = static_cast<int64_t>(n) * out_h * out_w;
+  conv->impl_ = std::move(impl);
+  return conv;
+}
+
+Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, int part) {
+  const Impl& impl = *impl_;
+  if (input.shape != impl.input_shape || input.dtype != DType::kInt8 || input.data == nullptr)
+    return InvalidArgumentError("{}: input {} differs from the planned shape", kOp, internal::Describe(input));
+  if (output.shape != impl.output_shape || output.dtype != DType::kInt8 || output.data == nullptr)
+    return InvalidArgumentError("{}: output {} differs from the planned shape", kOp, internal::Describe(output));
+  if (part < 0 || part >= num_parts_) return InvalidArgumentError("{}: part {} of {}", kOp, part, num_parts_);
+  // Parts split the pixels in whole micro-tiles (7x7 layers have 49 pixels:
+  // splitting by 96-pixel chunks would leave all the work to one part).
+  const int64_t tiles = (impl.pixels + vnni::kRows - 1) / vnni::kRows;
+  const int64_t begin = std::min(impl.pixels, tiles * part / num_parts_ * vnni::kRows);
+  const int64_t end = std::min(impl.pixels, tiles * (part + 1) / num_parts_ * vnni::kRows);
+  if (begin < end)
+    vnni::RunPixels(impl.args, input.as<const int8_t>(), output.as<int8_t>(), begin, end,
+                    impl.scratch.get() + static_cast<int64_t>(part) * vnni::kChunkPixels * impl.args.k_padded);
+  return OkStatus();
+}
+
+Status ConvInt8Vnni::Run(const TensorView& input, const TensorView& output) {
+  for (int part = 0; part < num_parts_; ++part) EP_RETURN_IF_ERROR(RunPart(input, output, part));
+  return OkStatus();
+}
+
+}  // namespace edgepipe::engine::kernels

@@ -1,0 +1,69 @@
+// int8 CONV_2D (int8 activations, symmetric per-channel or per-tensor int8
+// weights, int32 bias) on AVX512-VNNI (`vpdpbusd`). Written by the engine work
+// (not part of kernels.h): Debian's 2022 XNNPACK has no VNNI int8 kernels.
+//
+// Method: im2col of a chunk of output pixels into uint8 rows (x + 128, K padded
+// to a multiple of 4; padded taps hold the input zero point, so they add 0 as
+// in TFLite), then a u8 x s8 GEMM with weights packed at load time as
+// [Cout/16][K/4][16][4]. The +128 is undone by a per-channel term folded into
+// the bias at load time: bias - (128 + input_zero_point) * sum(w).
+//
+// Requantization is XNNPACK's fp32 one (what LiteRT runs, and what this
+// engine's XNNPACK path did before): float(acc) * (input_scale * filter_scale
+// / output_scale), min with act_max - zero point, round to nearest even, + zero
+// point, clamp. TFLite's reference fixed-point rounding (MultiplyByQuantized-
+// Multiplier) was tried first: bit-exact with TFLite's reference kernels, but
+// 0.2 % of tf2_mobilenet's logits then differ from LiteRT by 2-4 steps, which
+// fails tests/python/test_engine_vs_litert.py.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/kernels/kernels.h"
+#include "engine/tensor_view.h"
+
+namespace edgepipe::engine::kernels {
+
+struct ConvInt8Params {
+  int32_t stride_height = 1;
+  int32_t stride_width = 1;
+  int32_t dilation_height = 1;
+  int32_t dilation_width = 1;
+  bool same_padding = false;  // TFLite SAME: pad_total = max(0, (out-1)*stride + eff_filter - in), half at top/left
+  FusedActivation activation = FusedActivation::kNone;
+};
+
+// True when the CPU has AVX512F, AVX512BW and AVX512-VNNI (the kernel's only
+// code path); Create fails otherwise.
+bool ConvInt8VnniSupported();
+
+class ConvInt8Vnni {
+ public:
+  // input NHWC int8 (per-tensor), filter OHWI int8 constant (zero points 0,
+  // per-channel along axis 0 or per-tensor), bias int32 [Cout] or null, output
+  // NHWC int8 (per-tensor). Shapes are fixed from here on. The work is split
+  // into `num_parts` independent parts (one per thread), each with its own scratch.
+  static Result<std::unique_ptr<ConvInt8Vnni>> Create(const TensorView& input, const TensorView& filter,
+                                                      const TensorView* bias, const TensorView& output,
+                                                      const ConvInt8Params& params, int num_parts = 1);
+  ~ConvInt8Vnni();
+
+  int num_parts() const { return num_parts_; }
+  // Runs part `part` in [0, num_parts); parts may run concurrently.
+  Status RunPart(const TensorView& input, const TensorView& output, int part);
+  // Runs every part on the calling thread.
+  Status Run(const TensorView& input, const TensorView& output);
+
+  struct Impl;
+
+ private:
+  ConvInt8Vnni() = default;
+  std::unique_ptr<Impl> impl_;
+  int num_parts_ = 1;
+};
+
+}  // namespace edgepipe::engine::kernels

@@ -1,0 +1,126 @@
+// int8 CONV_2D on our AVX512-VNNI kernel (engine/kernels/conv_int8_vnni.h),
+// ahead of XNNPACK: Debian's 2022 XNNPACK has no VNNI int8 kernels. One op per
+// step; with a thread pool the op's pixels are split into one part per thread.
+#include <pthreadpool.h>
+
+#include "engine/backend.h"
+#include "engine/kernels/conv_int8_vnni.h"
+
+namespace edgepipe::engine {
+namespace {
+
+Result<kernels::FusedActivation> ToActivation(Activation a) {
+  switch (a) {
+    case Activation::kNone: return kernels::FusedActivation::kNone;
+    case Activation::kRelu: return kernels::FusedActivation::kRelu;
+    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
+    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
+    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
+  }
+}
+
+class VnniConvStep final : public Step {
+ public:
+  VnniConvStep(std::unique_ptr<kernels::ConvInt8Vnni> conv, TensorView input, TensorView output,
+               pthreadpool_t pool, std::string label)
+      : conv_(std::move(conv)), input_(std::move(input)), output_(std::move(output)), pool_(pool),
+        label_(std::move(label)) {}
+
+  Status Run() override {
+    if (conv_->num_parts() == 1 || pool_ == nullptr) return Check(conv_->Run(input_, output_));
+    status_ = OkStatus();
+    pthreadpool_parallelize_1d(
+        pool_, [](void* self, size_t part) { static_cast<VnniConvStep*>(self)->RunPart(part); }, this,
+        static_cast<size_t>(conv_->num_parts()), 0);
+    return Check(status_);
+  }
+
+ private:
+  void RunPart(size_t part) {
+    // Validation (shapes only) fails identically in every part: part 0 reports.
+    Status s = conv_->RunPart(input_, output_, static_cast<int>(part));
+    if (part == 0) status_ = std::move(s);
+  }
+  Status Check(Status s) const { return s.ok() ? s : s.WithContext(label_); }
+
+  std::unique_ptr<kernels::ConvInt8Vnni> conv_;
+  TensorView input_, output_;
+  pthreadpool_t pool_;
+  std::string label_;
+  Status status_;
+};
+
+class VnniConvBackend final : public Backend {
+ public:
+  const char* name() const override { return "own"; }
+  bool groups_ops() const override { return false; }
+
+  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
+    (void)why;  // XNNPACK comes next; no need to explain.
+    if (op.code != builtin::kConv2D || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
+    const TensorView& in = plan.tensors[op.inputs[0]].view;
+    const PlanTensor& filter = plan.tensors[op.inputs[1]];
+    const TensorView& out = plan.tensors[op.outputs[0]].view;
+    if (in.dtype != DType::kInt8 || out.dtype != DType::kInt8 || in.quant.scale.size() != 1 ||
+        out.quant.scale.size() != 1 || in.rank() != 4)
+      return false;
+    if (!filter.is_constant || filter.view.dtype != DType::kInt8 || filter.view.rank() != 4 ||
+        filter.view.shape[3] != in.shape[3])  // grouped convolutions stay on XNNPACK
+      return false;
+    for (int64_t zp : filter.view.quant.zero_point)
+      if (zp != 0) return false;
+    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+      const PlanTensor& bias = plan.tensors[op.inputs[2]];
+      if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;
+    }
+    return ToActivation(op.options.activation).ok();
+  }
+
+  Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
+                                        const BackendContext& context) const override {
+    if (ops.size() != 1) return InternalError("own kernels run one op per step");
+    EP_ASSIGN_OR_RETURN(auto conv, Prepare(plan, ops[0], context));
+    const PlanOp& op = plan.ops[ops[0]];
+    return std::unique_ptr<Step>(std::make_unique<VnniConvStep>(std::move(conv), plan.tensors[op.inputs[0]].view,
+                                                                plan.tensors[op.outputs[0]].view,
+                                                                context.threadpool, OpLabel(op)));
+  }
+
+  // Create checks what Supports does not (filter quantization axis, scale
+  // ranges, shapes): an op it refuses goes on to XNNPACK.
+  Status Probe(const Plan& plan, int op, const BackendContext& context) const override {
+    return Prepare(plan, op, context).status();
+  }
+
+ private:
+  static Result<std::unique_ptr<kernels::ConvInt8Vnni>> Prepare(const Plan& plan, int index,
+                                                                const BackendContext& context) {
+    const PlanOp& op = plan.ops[index];
+    kernels::ConvInt8Params params;
+    params.stride_height = op.options.stride_h;
+    params.stride_width = op.options.stride_w;
+    params.dilation_height = op.options.dilation_h;
+    params.dilation_width = op.options.dilation_w;
+    params.same_padding = op.options.padding == Padding::kSame;
+    auto activation = ToActivation(op.options.activation);
+    if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
+    params.activation = *activation;
+    const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
+    const int parts = context.threadpool != nullptr
+                          ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))
+                          : 1;
+    auto conv = kernels::ConvInt8Vnni::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view,
+                                              bias, plan.tensors[op.outputs[0]].view, params, parts);
+    if (!conv.ok()) return conv.status().WithContext(OpLabel(op));
+    return conv;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeVnniConvBackend() {
+  if (!kernels::ConvInt8VnniSupported()) return nullptr;
+  return std::make_unique<VnniConvBackend>();
+}
+
+}  // namespace edgepipe::engine

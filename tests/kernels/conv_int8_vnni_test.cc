@@ -1,0 +1,196 @@
+// The AVX512-VNNI int8 CONV_2D against a scalar reference, element by element
+// (must be identical): TFLite's reference_integer_ops::ConvPerChannel loop with
+// XNNPACK's fp32 requantization (conv_int8_vnni.h says why).
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/kernel_util.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace edgepipe::engine::kernels {
+namespace {
+
+using testing::Output;
+using testing::TestTensor;
+
+struct Case {
+  int n, h, w, cin, cout, kh, kw, stride_h, stride_w, dil;
+  bool same;
+  FusedActivation act;
+  bool per_channel = true;
+  bool with_bias = true;
+  float out_scale_mul = 1.0f;  // < 1: requantization scales >= 1, many clamped outputs
+};
+
+// reference_integer_ops::ConvPerChannel with XNNPACK's qc8 fp32 requantization.
+std::vector<int8_t> Reference(const TensorView& in, const TensorView& filter, const TensorView* bias,
+                              const TensorView& out, const ConvInt8Params& p) {
+  using namespace internal;
+  const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
+  const int oc = filter.shape[0], kh = filter.shape[1], kw = filter.shape[2];
+  const int oh = out.shape[1], ow = out.shape[2];
+  const int eff_h = (kh - 1) * p.dilation_height + 1, eff_w = (kw - 1) * p.dilation_width + 1;
+  const int pad_t = p.same_padding ? std::max(0, (oh - 1) * p.stride_height + eff_h - ih) / 2 : 0;
+  const int pad_l = p.same_padding ? std::max(0, (ow - 1) * p.stride_width + eff_w - iw) / 2 : 0;
+  const int32_t in_zp = static_cast<int32_t>(in.quant.zero_point[0]);
+  const int32_t out_zp = static_cast<int32_t>(out.quant.zero_point[0]);
+  const IntRange range = QuantizedActivationRange(p.activation, DType::kInt8, {out.quant.scale[0], out_zp});
+  const int8_t* x = in.as<const int8_t>();
+  const int8_t* w = filter.as<const int8_t>();
+  std::vector<int8_t> result(static_cast<size_t>(n) * oh * ow * oc);
+  for (int c = 0; c < oc; ++c) {
+    const float fs = filter.quant.scale.size() == 1 ? filter.quant.scale[0] : filter.quant.scale[c];
+    const float scale = in.quant.scale[0] * fs / out.quant.scale[0];
+    const float max_less_zp = static_cast<float>(range.max - out_zp);
+    for (int b = 0; b < n; ++b)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          int32_t acc = 0;
+          for (int ky = 0; ky < kh; ++ky)
+            for (int kx = 0; kx < kw; ++kx) {
+              const int iy = oy * p.stride_height - pad_t + ky * p.dilation_height;
+              const int ix = ox * p.stride_width - pad_l + kx * p.dilation_width;
+              if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) continue;
+              for (int ci = 0; ci < ic; ++ci)
+                acc += (x[((b * ih + iy) * iw + ix) * ic + ci] - in_zp) * w[((c * kh + ky) * kw + kx) * ic + ci];
+            }
+          if (bias != nullptr) acc += bias->as<const int32_t>()[c];
+          const int64_t q = std::lrintf(std::min(static_cast<float>(acc) * scale, max_less_zp)) + out_zp;
+          result[((b * oh + oy) * ow + ox) * oc + c] =
+              static_cast<int8_t>(std::clamp<int64_t>(q, range.min, range.max));
+        }
+  }
+  return result;
+}
+
+void RunCase(const Case& k, std::mt19937& rng, int num_parts) {
+  SCOPED_TRACE(::testing::Message() << "n=" << k.n << " " << k.h << "x" << k.w << "x" << k.cin << " -> " << k.cout
+                                    << " k=" << k.kh << "x" << k.kw << " s=" << k.stride_h << "," << k.stride_w
+                                    << " d=" << k.dil << " same=" << k.same << " act=" << static_cast<int>(k.act)
+                                    << " parts=" << num_parts);
+  std::uniform_int_distribution<int> byte(-128, 127), zp(-128, 127);
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  const int eff_h = (k.kh - 1) * k.dil + 1, eff_w = (k.kw - 1) * k.dil + 1;
+  const int oh = k.same ? (k.h + k.stride_h - 1) / k.stride_h : (k.h - eff_h + k.stride_h) / k.stride_h;
+  const int ow = k.same ? (k.w + k.stride_w - 1) / k.stride_w : (k.w - eff_w + k.stride_w) / k.stride_w;
+  // Output scale ~ the accumulator's spread / 40, so outputs use the int8 range
+  // without being mostly clamped.
+  const float in_scale = scale(rng), w_base = scale(rng);
+  const float acc_std = in_scale * w_base * 74.0f * 74.0f * std::sqrt(static_cast<float>(k.kh * k.kw * k.cin));
+  Quantization qin = testing::PerTensor(in_scale, zp(rng));
+  Quantization qout = testing::PerTensor(acc_std / 40.0f * k.out_scale_mul, zp(rng) / 4);
+  Quantization qw;
+  std::uniform_real_distribution<float> spread(0.5f, 1.5f);
+  for (int c = 0; c < (k.per_channel ? k.cout : 1); ++c) {
+    qw.scale.push_back(w_base * spread(rng));
+    qw.zero_point.push_back(0);
+  }
+  TestTensor in = Output(DType::kInt8, {k.n, k.h, k.w, k.cin}, "input", qin);
+  TestTensor filter = Output(DType::kInt8, {k.cout, k.kh, k.kw, k.cin}, "filter", qw);
+  TestTensor bias = Output(DType::kInt32, {k.cout}, "bias");
+  TestTensor out = Output(DType::kInt8, {k.n, oh, ow, k.cout}, "output", qout);
+  for (size_t i = 0; i < in.view.num_elements(); ++i) in.view.as<int8_t>()[i] = static_cast<int8_t>(byte(rng));
+  for (size_t i = 0; i < filter.view.num_elements(); ++i) filter.view.as<int8_t>()[i] = static_cast<int8_t>(byte(rng));
+  const int32_t bias_max = static_cast<int32_t>(74.0f * 74.0f * std::sqrt(static_cast<float>(k.kh * k.kw * k.cin)));
+  std::uniform_int_distribution<int32_t> bias_dist(-bias_max, bias_max);
+  for (int c = 0; c < k.cout; ++c) bias.view.as<int32_t>()[c] = bias_dist(rng);
+  ConvInt8Params p;
+  p.stride_height = k.stride_h;
+  p.stride_width = k.stride_w;
+  p.dilation_height = p.dilation_width = k.dil;
+  p.same_padding = k.same;
+  p.activation = k.act;
+  const TensorView* b = k.with_bias ? &bias.view : nullptr;
+  auto conv = ConvInt8Vnni::Create(in, filter, b, out, p, num_parts);
+  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+  ASSERT_TRUE((*conv)->Run(in, out).ok());
+  const std::vector<int8_t> want = Reference(in, filter, b, out, p);
+  const std::vector<int8_t> got = out.Values<int8_t>();
+  ASSERT_EQ(got.size(), want.size());
+  int mismatches = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (got[i] != want[i] && ++mismatches <= 5)
+      ADD_FAILURE() << "element " << i << " (channel " << i % k.cout << "): got " << int(got[i]) << ", want "
+                    << int(want[i]);
+  EXPECT_EQ(mismatches, 0);
+  // The comparison means something only if the outputs are not all clamped.
+  if (want.size() >= 256 && k.out_scale_mul == 1.0f && (k.act == FusedActivation::kNone || k.act == FusedActivation::kRelu)) {
+    std::set<int8_t> distinct(want.begin(), want.end());
+    EXPECT_GE(distinct.size(), 16u);
+  }
+}
+
+class ConvInt8VnniTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!ConvInt8VnniSupported()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
+  }
+};
+
+TEST_F(ConvInt8VnniTest, PointwiseShapes) {
+  std::mt19937 rng(1);
+  using A = FusedActivation;
+  const Case cases[] = {
+      {1, 7, 7, 64, 64, 1, 1, 1, 1, 1, true, A::kNone},   {1, 5, 9, 16, 24, 1, 1, 1, 1, 1, true, A::kRelu6},
+      {1, 13, 11, 3, 5, 1, 1, 1, 1, 1, false, A::kRelu},  {2, 10, 10, 17, 33, 1, 1, 1, 1, 1, true, A::kNone},
+      {1, 14, 14, 96, 576, 1, 1, 1, 1, 1, true, A::kRelu6}, {1, 9, 9, 30, 70, 1, 1, 2, 2, 1, true, A::kNone},
+      {1, 1, 1, 1280, 1001, 1, 1, 1, 1, 1, true, A::kNone}, {1, 4, 4, 6, 1, 1, 1, 1, 1, 1, false, A::kReluN1To1},
+  };
+  for (const Case& c : cases) RunCase(c, rng, 1);
+}
+
+TEST_F(ConvInt8VnniTest, GeneralShapesWithPaddingAndStride) {
+  std::mt19937 rng(2);
+  using A = FusedActivation;
+  const Case cases[] = {
+      {1, 15, 15, 3, 32, 3, 3, 2, 2, 1, true, A::kRelu6},  {1, 16, 16, 3, 32, 3, 3, 2, 2, 1, true, A::kRelu6},
+      {1, 12, 9, 5, 19, 3, 3, 1, 1, 1, true, A::kNone},    {2, 11, 13, 8, 20, 5, 3, 2, 1, 1, true, A::kRelu},
+      {1, 10, 10, 7, 9, 3, 3, 1, 1, 1, false, A::kNone},   {1, 17, 17, 4, 40, 3, 3, 2, 2, 2, true, A::kNone},
+      {1, 8, 8, 33, 17, 2, 2, 2, 2, 1, false, A::kRelu6},  {1, 6, 6, 16, 16, 3, 3, 3, 3, 1, true, A::kNone},
+  };
+  for (const Case& c : cases) RunCase(c, rng, 1);
+}
+
+TEST_F(ConvInt8VnniTest, PartsPerTensorWeightsNoBiasAndRandomShapes) {
+  std::mt19937 rng(3);
+  RunCase({1, 21, 19, 24, 144, 1, 1, 1, 1, 1, true, FusedActivation::kRelu6}, rng, 2);
+  RunCase({1, 21, 19, 24, 50, 3, 3, 2, 2, 1, true, FusedActivation::kNone, /*per_channel=*/false,
+           /*with_bias=*/false},
+          rng, 3);
+  std::uniform_int_distribution<int> dim(1, 20), ch(1, 80), kd(1, 4), st(1, 2), bit(0, 1), act(0, 3);
+  for (int i = 0; i < 40; ++i) {
+    Case c{1, dim(rng), dim(rng), ch(rng), ch(rng), kd(rng), kd(rng), st(rng), st(rng), 1, bit(rng) == 1,
+           static_cast<FusedActivation>(act(rng)), bit(rng) == 1, bit(rng) == 1};
+    if (!c.same && (c.h < c.kh || c.w < c.kw)) c.same = true;
+    RunCase(c, rng, 1 + i % 3);
+  }
+}
+
+TEST_F(ConvInt8VnniTest, LargeRequantizationScales) {
+  std::mt19937 rng(4);
+  // acc_std / 40 * 1e-4: requantization scales of about 10-30.
+  for (float mul : {1e-2f, 1e-3f, 1e-4f}) {
+    Case c{1, 9, 7, 5, 37, 1, 1, 1, 1, 1, true, FusedActivation::kNone};
+    c.out_scale_mul = mul;
+    RunCase(c, rng, 1);
+    c.kh = c.kw = 3;
+    c.stride_h = 2;
+    RunCase(c, rng, 2);
+  }
+}
+
+TEST_F(ConvInt8VnniTest, RejectsMismatchedFilter) {
+  Quantization q = testing::PerTensor(0.1f, 0);
+  TestTensor in = Output(DType::kInt8, {1, 4, 4, 8}, "input", q);
+  TestTensor filter = Output(DType::kInt8, {4, 1, 1, 6}, "filter", q);
+  TestTensor out = Output(DType::kInt8, {1, 4, 4, 4}, "output", q);
+  auto conv = ConvInt8Vnni::Create(in, filter, nullptr, out, {}, 1);
+  EXPECT_FALSE(conv.ok());
+}
+
+}  // namespace
+}  // namespace edgepipe::engine::kernels
