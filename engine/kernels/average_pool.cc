@@ -12,26 +12,6 @@ namespace {
 
 constexpr std::string_view kOp = "AveragePool2D";
 
-// TFLite CalculateActivationRangeQuantized: the activation's real bounds in
-// quantized units, intersected with the type's range.
-internal::IntRange ActivationRange(FusedActivation activation, float scale, int32_t zero_point, DType dtype) {
-  internal::IntRange range = internal::QuantizedRange(dtype);
-  auto quantize = [&](float x) { return zero_point + static_cast<int32_t>(std::round(x / scale)); };
-  switch (activation) {
-    case FusedActivation::kRelu: range.min = std::max(range.min, quantize(0.0f)); break;
-    case FusedActivation::kRelu6:
-      range.min = std::max(range.min, quantize(0.0f));
-      range.max = std::min(range.max, quantize(6.0f));
-      break;
-    case FusedActivation::kReluN1To1:
-      range.min = std::max(range.min, quantize(-1.0f));
-      range.max = std::min(range.max, quantize(1.0f));
-      break;
-    case FusedActivation::kNone: break;
-  }
-  return range;
-}
-
 template <typename T>
 void Pool(const TensorView& input, const Pool2DParams& p, int pad_top, int pad_left, internal::IntRange range,
           const TensorView& output) {
@@ -95,7 +75,7 @@ Status AveragePool2DQuantized(const TensorView& input, const Pool2DParams& param
       (output.shape[2] - 1) * params.stride_width - pad_left >= input.shape[2])
     return InvalidArgumentError("{}: output {} has windows outside input {}", kOp, internal::Describe(output),
                                 internal::Describe(input));
-  const auto range = ActivationRange(params.activation, out_q.scale, out_q.zero_point, output.dtype);
+  const auto range = internal::QuantizedActivationRange(params.activation, output.dtype, out_q);
   if (input.dtype == DType::kUInt8)
     Pool<uint8_t>(input, params, pad_top, pad_left, range, output);
   else
