@@ -645,15 +645,11 @@ GraphRuntime::Readiness GraphRuntime::Evaluate(const NodeState& node, int own_ta
   return readiness;
 }
 
-bool GraphRuntime::ReadyLocked(NodeState& node, int own_tasks) const {
-  return Evaluate(node, own_tasks).kind != Work::Kind::kNone;
-}
-
 void GraphRuntime::ScheduleLocked(NodeState& node, bool* schedule) {
   *schedule = false;
   if (Stopping() || node.tasks >= node.max_in_flight) return;
   if (node.is_source && node.tasks > 0) return;
-  if (!ReadyLocked(node, 0)) return;
+  if (Evaluate(node, 0).kind == Work::Kind::kNone) return;
   ++node.tasks;
   *schedule = true;
 }
@@ -750,7 +746,7 @@ bool GraphRuntime::NextWork(NodeState& node, Work* work) {
       if (work->timestamp > node.last_input_timestamp) node.last_input_timestamp = work->timestamp;
     }
     context.input_timestamp_ = work->timestamp;
-    work->sequence |= node.next_sequence++;
+    work->sequence = node.next_sequence++;
   }
   return true;
 }

@@ -145,7 +145,6 @@ class GraphRuntime {
   bool NextWork(NodeState& node, Work* work);
   void Execute(NodeState& node, Work& work);
   Readiness Evaluate(const NodeState& node, int own_tasks) const;
-  bool ReadyLocked(NodeState& node, int own_tasks) const;
   void ThrottleSource(NodeState& node);
   void ScheduleLocked(NodeState& node, bool* schedule);
   void ScheduleTask(NodeState& node);
