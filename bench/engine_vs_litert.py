@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """edgepipe's engine vs LiteRT (ai-edge-litert, XNNPACK on) on every shared model.
 
-For each model and thread count (1 and 2) it measures, in one process:
-  - load + first inference (model load, planning/compilation, first invoke), ms;
-  - mean latency of the next N invokes, ms;
+For each model and thread count (1 and 2) it measures:
+  - load + first inference (model load, planning/compilation, first invoke), ms:
+    the median over fresh processes (--load-runs, alternating the two engines),
+    as an application starting up sees it; in one long-lived process the
+    engine measured second would reuse the heap pages the first one freed;
+  - mean latency of N invokes after that first one, in this process, ms;
 and prints the ratio edgepipe / LiteRT (< 1 means edgepipe is faster).
 
 Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [--runs 100] [--markdown]
@@ -12,12 +15,12 @@ import argparse
 import glob
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 
-import edgepipe
-from ai_edge_litert.interpreter import Interpreter as LiteRT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODELS = os.path.join(HERE, "..", "..", "shared", "models")
@@ -35,35 +38,62 @@ def random_inputs(details, rng):
     return out
 
 
-def bench_edgepipe(path, threads, inputs, runs):
+def load_edgepipe(path, threads, inputs):
+    import edgepipe
     start = time.perf_counter()
     it = edgepipe.Interpreter(path, num_threads=threads)
     for i, x in enumerate(inputs):
         it.set_input(i, x)
     it.invoke()
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return first * 1e3, statistics.mean(times) * 1e3
+    return it, time.perf_counter() - start
 
 
-def bench_litert(path, threads, inputs, runs):
+def load_litert(path, threads, inputs):
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
     start = time.perf_counter()
     it = LiteRT(model_path=path, num_threads=threads)
     it.allocate_tensors()
     for d, x in zip(it.get_input_details(), inputs):
         it.set_tensor(d["index"], x)
     it.invoke()
-    first = time.perf_counter() - start
+    return it, time.perf_counter() - start
+
+
+LOADERS = {"edgepipe": load_edgepipe, "litert": load_litert}
+
+
+def model_inputs(path):
+    """Random inputs for the model, the same in every process (seeded by the file name)."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    rng = np.random.default_rng(sum(os.path.basename(path).encode()))
+    return random_inputs(LiteRT(model_path=path).get_input_details(), rng)
+
+
+def child_load_first(engine, path, threads):
+    """Child process: prints load + first inference in ms (imports and inputs are not timed)."""
+    inputs = model_inputs(path)
+    if engine == "edgepipe":
+        import edgepipe  # noqa: F401  (imported before the clock starts)
+    else:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+    _, seconds = LOADERS[engine](path, threads, inputs)
+    print(f"{seconds * 1e3:.4f}")
+
+
+def load_first_in_fresh_process(engine, path, threads):
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-load", engine, path, str(threads)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+def bench_mean(engine, path, threads, inputs, runs):
+    it, _ = LOADERS[engine](path, threads, inputs)
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         it.invoke()
         times.append(time.perf_counter() - t0)
-    return first * 1e3, statistics.mean(times) * 1e3
+    return statistics.mean(times) * 1e3
 
 
 def main():
@@ -72,19 +102,27 @@ def main():
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--filter", default="", help="only models whose name contains this")
+    parser.add_argument("--load-runs", type=int, default=5, help="fresh processes per load+first median")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--child-load", nargs=3, metavar=("ENGINE", "MODEL", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
+    if args.child_load:
+        child_load_first(args.child_load[0], args.child_load[1], int(args.child_load[2]))
+        return
     rows = []
     for path in sorted(glob.glob(os.path.join(args.models, "*.tflite"))):
         name = os.path.basename(path)[: -len(".tflite")]
         if args.filter not in name:
             continue
-        ref = LiteRT(model_path=path)
-        inputs = random_inputs(ref.get_input_details(), rng)
+        inputs = model_inputs(path)
         for threads in (int(t) for t in args.threads.split(",")):
-            ep_first, ep_mean = bench_edgepipe(path, threads, inputs, args.runs)
-            rt_first, rt_mean = bench_litert(path, threads, inputs, args.runs)
+            firsts = {"edgepipe": [], "litert": []}
+            for _ in range(args.load_runs):
+                for engine in firsts:
+                    firsts[engine].append(load_first_in_fresh_process(engine, path, threads))
+            ep_first, rt_first = (statistics.median(firsts[e]) for e in ("edgepipe", "litert"))
+            ep_mean = bench_mean("edgepipe", path, threads, inputs, args.runs)
+            rt_mean = bench_mean("litert", path, threads, inputs, args.runs)
             rows.append((name, threads, ep_first, rt_first, ep_first / rt_first, ep_mean, rt_mean, ep_mean / rt_mean))
             if not args.markdown:
                 print(f"{name:40s} t={threads} load+first {ep_first:8.1f} vs {rt_first:8.1f} ms "

@@ -56,6 +56,11 @@ class Backend {
 };
 
 std::unique_ptr<Backend> MakeXnnpackBackend();
+// Whether XNNPACK's pthreadpool calls reach our pool (engine/threading/): they
+// do unless another library exported pthreadpool_* first (e.g. loaded with
+// RTLD_GLOBAL). Checked once per process.
+class ThreadPool;
+Status CheckXnnpackRunsOn(ThreadPool& pool);
 std::unique_ptr<Backend> MakeOwnKernelBackend();
 // int8 CONV_2D with per-channel weights on our AVX512-VNNI kernel (placed
 // before XNNPACK). Null when the CPU has no AVX512-VNNI.

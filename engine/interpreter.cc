@@ -1,7 +1,5 @@
 #include "engine/interpreter.h"
 
-#include <pthreadpool.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +10,7 @@
 
 #include "engine/backend.h"
 #include "engine/planner.h"
+#include "engine/threading/thread_pool.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -36,7 +35,7 @@ std::string DescribeTensors(const Plan& plan, const std::vector<int>& ids) {
 
 Interpreter::~Interpreter() {
   steps_.clear();  // XNNPACK runtimes hold the thread pool
-  if (threadpool_ != nullptr) pthreadpool_destroy(static_cast<pthreadpool_t>(threadpool_));
+  threadpool_.reset();
 }
 
 Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const Model> model,
@@ -63,11 +62,11 @@ Status Interpreter::Build() {
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {
-    threadpool_ = pthreadpool_create(static_cast<size_t>(options_.num_threads));
-    if (threadpool_ == nullptr) return InternalError("cannot create a pool of {} threads", options_.num_threads);
+    EP_ASSIGN_OR_RETURN(threadpool_, ThreadPool::Create(options_.num_threads));
+    EP_RETURN_IF_ERROR(CheckXnnpackRunsOn(*threadpool_));
   }
   BackendContext context;
-  context.threadpool = static_cast<pthreadpool_t>(threadpool_);
+  context.threadpool = threadpool_ != nullptr ? threadpool_->as_pthreadpool() : nullptr;
   context.fp16_inference_hint = options_.fp16_inference;
 
   // A backend may accept an op by its shapes and dtypes and still fail to
@@ -141,30 +140,28 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
     op.step = static_cast<int>(pending.size()) - 1;
   }
 
-  // Which tensors need arena memory: those crossing a step boundary, those an
-  // own kernel touches, model inputs/outputs and variables.
-  const int num_steps = static_cast<int>(pending.size());
-  std::vector<int> first_use(plan.tensors.size(), num_steps), last_use(plan.tensors.size(), -1);
+  // Every activation tensor lives in our one arena, placed by lifetime in op
+  // order, XNNPACK's intermediates included (as external values): left to
+  // XNNPACK, each runtime kept its own unshared workspace (palm: 17 MB, paged in
+  // on the first invoke) instead of the few MB our lifetime placement needs.
+  const int num_ops = static_cast<int>(plan.ops.size());
+  std::vector<int> first_use(plan.tensors.size(), num_ops), last_use(plan.tensors.size(), -1);
   for (size_t t = 0; t < plan.tensors.size(); ++t) {
     PlanTensor& tensor = plan.tensors[t];
     if (tensor.is_constant) continue;
-    std::vector<int> steps;
-    if (tensor.producer >= 0) steps.push_back(plan.ops[tensor.producer].step);
-    for (int c : tensor.consumers) steps.push_back(plan.ops[c].step);
     if (tensor.is_graph_input || tensor.is_graph_output || tensor.is_variable || options_.preserve_all_tensors) {
       tensor.needs_slot = true;
       first_use[t] = 0;
-      last_use[t] = num_steps;
+      last_use[t] = num_ops;
       continue;
     }
-    if (steps.empty()) continue;
-    const bool crosses = std::any_of(steps.begin(), steps.end(), [&](int s) { return s != steps[0]; });
-    const bool touched_by_own = std::any_of(steps.begin(), steps.end(),
-                                            [&](int s) { return !pending[s].backend->groups_ops(); });
-    if (crosses || touched_by_own) {
-      tensor.needs_slot = true;
-      first_use[t] = *std::min_element(steps.begin(), steps.end());
-      last_use[t] = *std::max_element(steps.begin(), steps.end());
+    if (tensor.producer < 0 && tensor.consumers.empty()) continue;
+    tensor.needs_slot = true;
+    first_use[t] = tensor.producer >= 0 ? tensor.producer : 0;
+    last_use[t] = first_use[t];
+    for (int c : tensor.consumers) {
+      first_use[t] = std::min(first_use[t], c);
+      last_use[t] = std::max(last_use[t], c);
     }
   }
   arena_bytes_ = PlaceInArena(plan, first_use, last_use, kXnnExtraBytes);

@@ -32,6 +32,7 @@ struct Plan;
 class Step;
 class Backend;
 struct BackendContext;
+class ThreadPool;
 
 struct InterpreterOptions {
   // Threads for XNNPACK (pthreadpool); 1 runs on the caller's thread.
@@ -129,7 +130,7 @@ class Interpreter {
   std::vector<TensorView*> output_views_;
   std::unique_ptr<std::byte, void (*)(std::byte*)> arena_{nullptr, nullptr};
   size_t arena_bytes_ = 0;
-  void* threadpool_ = nullptr;  // pthreadpool_t
+  std::unique_ptr<ThreadPool> threadpool_;  // null with one thread
   bool fp16_active_ = false;
   Status fp16_status_;
   ProfileListener profile_listener_;

@@ -80,8 +80,8 @@ Status ApplyRewrites(Plan& plan);
 // Recomputes producer/consumer links over live ops.
 void LinkTensors(Plan& plan);
 
-// Lifetime-based arena placement. `step_of_first_use`/`last_use` are given per
-// tensor (steps in execution order); tensors without a slot are skipped.
+// Lifetime-based arena placement. `first_use`/`last_use` are given per tensor
+// (plan op indices, i.e. execution order); tensors without a slot are skipped.
 // Returns the arena size in bytes.
 size_t PlaceInArena(Plan& plan, const std::vector<int>& first_use, const std::vector<int>& last_use,
                     size_t extra_bytes_per_slot);

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "engine/backend.h"
+#include "engine/threading/thread_pool.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -582,5 +583,32 @@ class XnnpackBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> MakeXnnpackBackend() { return std::make_unique<XnnpackBackend>(); }
+
+Status CheckXnnpackRunsOn(ThreadPool& pool) {
+  static std::once_flag once;
+  static Status result;
+  std::call_once(once, [&] {
+    result = [&]() -> Status {
+      EP_RETURN_IF_ERROR(EnsureXnnpackInitialized());
+      // A clamp over 64 values: XNNPACK hands it to the pool as one loop.
+      xnn_operator_t clamp = nullptr;
+      if (xnn_create_clamp_nc_f32(1, 1, 1, -1.0f, 1.0f, 0, &clamp) != xnn_status_success)
+        return InternalError("XNNPACK could not create the thread-pool check operator");
+      std::vector<float> in(64), out(64);
+      const uint64_t loops_before = pool.loops_through_pthreadpool_api();
+      xnn_status status = xnn_setup_clamp_nc_f32(clamp, in.size(), in.data(), out.data(), pool.as_pthreadpool());
+      if (status == xnn_status_success) status = xnn_run_operator(clamp, pool.as_pthreadpool());
+      xnn_delete_operator(clamp);
+      if (status != xnn_status_success)
+        return InternalError("the thread-pool check operator failed: {}", XnnStatusName(status));
+      if (pool.loops_through_pthreadpool_api() == loops_before)
+        return FailedPreconditionError(
+            "XNNPACK does not run on edgepipe's thread pool: another library in this process exported the "
+            "pthreadpool functions first; use num_threads = 1");
+      return OkStatus();
+    }();
+  });
+  return result;
+}
 
 }  // namespace edgepipe::engine

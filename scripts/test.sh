@@ -24,17 +24,17 @@ step "ctest"
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 300
 
 if [[ $QUICK -eq 0 ]]; then
-  step "core tests under ASan + UBSan"
+  step "core and thread-pool tests under ASan + UBSan"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEDGEPIPE_CORE_ONLY=ON \
         -DEDGEPIPE_SANITIZE=address,undefined >/dev/null
-  ninja -C build-asan -j "$JOBS" core_tests
+  ninja -C build-asan -j "$JOBS" core_tests thread_pool_test
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 300
 
-  step "core tests under TSan"
+  step "core and thread-pool tests under TSan"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGEPIPE_CORE_ONLY=ON \
         -DEDGEPIPE_SANITIZE=thread >/dev/null
-  ninja -C build-tsan -j "$JOBS" core_tests
+  ninja -C build-tsan -j "$JOBS" core_tests thread_pool_test
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 300
 fi

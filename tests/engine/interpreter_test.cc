@@ -6,6 +6,8 @@
 #include <cstring>
 #include <map>
 
+#include "engine/backend.h"
+#include "engine/threading/thread_pool.h"
 #include "tests/engine/test_models.h"
 #include "tests/testing/shared_data.h"
 
@@ -53,6 +55,46 @@ TEST(InterpreterTest, Fp16HintIsReported) {
   ASSERT_TRUE(interpreter.ok()) << interpreter.status();
   // Either honoured, or the status says why not; never silently ignored.
   EXPECT_TRUE((*interpreter)->fp16_inference_active() || !(*interpreter)->fp16_status().ok());
+}
+
+TEST(InterpreterTest, XnnpackRunsOnOurThreadPool) {
+  auto pool = ThreadPool::Create(2);
+  ASSERT_TRUE(pool.ok());
+  Status s = CheckXnnpackRunsOn(**pool);
+  ASSERT_TRUE(s.ok()) << s;
+  // The check ran an XNNPACK operator on this pool: its loop came through our
+  // pthreadpool functions.
+  EXPECT_GT((*pool)->loops_through_pthreadpool_api(), 0u);
+}
+
+// Splitting work between threads must not change a single output value.
+TEST(InterpreterTest, TwoThreadsGiveTheOutputsOfOne) {
+  for (const char* file : {"mobilenet_v2_1.0_224_quant.tflite", "palm_detection_lite.tflite"}) {
+    const std::string path = edgepipe::testing::ModelPath(file);
+    EDGEPIPE_REQUIRE_SHARED_FILE(path);
+    auto model = Model::Load(path);
+    ASSERT_TRUE(model.ok()) << model.status();
+    std::vector<std::vector<std::byte>> outputs[2];
+    for (int threads : {1, 2}) {
+      auto interpreter = Interpreter::Create(*model, {.num_threads = threads});
+      ASSERT_TRUE(interpreter.ok()) << interpreter.status();
+      Interpreter& it = **interpreter;
+      for (size_t i = 0; i < it.num_inputs(); ++i) {
+        auto* bytes = static_cast<unsigned char*>(it.input(i).data);
+        for (size_t b = 0; b < it.input(i).num_bytes(); ++b) bytes[b] = static_cast<unsigned char>(b * 7919 % 251);
+        if (it.input(i).dtype == DType::kFloat32) {  // keep floats finite and small
+          float* f = static_cast<float*>(it.input(i).data);
+          for (size_t k = 0; k < it.input(i).num_bytes() / 4; ++k) f[k] = static_cast<float>(k % 255) / 127.5f - 1.0f;
+        }
+      }
+      for (int run = 0; run < 3; ++run) ASSERT_TRUE(it.Invoke().ok());
+      for (size_t o = 0; o < it.num_outputs(); ++o) {
+        const auto* data = static_cast<const std::byte*>(it.output(o).data);
+        outputs[threads - 1].emplace_back(data, data + it.output(o).num_bytes());
+      }
+    }
+    EXPECT_EQ(outputs[0], outputs[1]) << file;
+  }
 }
 
 struct PlanCase {
