@@ -18,8 +18,6 @@ namespace {
 // XNNPACK may read (never write) up to this many bytes past an input tensor.
 constexpr size_t kXnnExtraBytes = 16;
 
-void FreeArena(std::byte* p) { std::free(p); }
-
 std::string DescribeTensors(const Plan& plan, const std::vector<int>& ids) {
   std::vector<std::string> parts;
   for (int t : ids) {
@@ -165,12 +163,13 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
     }
   }
   arena_bytes_ = PlaceInArena(plan, first_use, last_use, kXnnExtraBytes);
-  const size_t arena_alloc = std::max<size_t>((arena_bytes_ + 63) / 64 * 64, 64);
-  arena_ = {static_cast<std::byte*>(std::aligned_alloc(64, arena_alloc)), &FreeArena};
-  if (arena_ == nullptr) return InternalError("cannot allocate the {}-byte tensor arena", arena_bytes_);
-  std::memset(arena_.get(), 0, arena_alloc);
+  {
+    auto arena = PageBuffer::Allocate(arena_bytes_);  // zeroed
+    if (!arena.ok()) return arena.status().WithContext("the tensor arena");
+    arena_ = std::move(*arena);
+  }
   for (PlanTensor& t : plan.tensors)
-    if (t.needs_slot) t.view.data = arena_.get() + t.slot_offset;
+    if (t.needs_slot) t.view.data = arena_.data() + t.slot_offset;
   ResetVariableTensors();
 
   bool any_grouped = false;

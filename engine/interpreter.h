@@ -24,6 +24,7 @@
 
 #include "core/status.h"
 #include "engine/model.h"
+#include "engine/page_buffer.h"
 #include "engine/tensor_view.h"
 
 namespace edgepipe::engine {
@@ -128,7 +129,7 @@ class Interpreter {
   std::vector<StepInfo> steps_;
   std::vector<TensorView*> input_views_;
   std::vector<TensorView*> output_views_;
-  std::unique_ptr<std::byte, void (*)(std::byte*)> arena_{nullptr, nullptr};
+  PageBuffer arena_;
   size_t arena_bytes_ = 0;
   std::unique_ptr<ThreadPool> threadpool_;  // null with one thread
   bool fp16_active_ = false;

@@ -16,7 +16,10 @@ constexpr size_t kAlignment = 64;
 
 size_t AlignUp(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
 
-void FreeAligned(std::byte* p) { std::free(p); }
+// A load-time constant's share of its buffer: aligned, with room for XNNPACK's
+// reads past the end.
+size_t ConstantSlotBytes(size_t bytes) { return AlignUp(std::max<size_t>(bytes, 1) + 16); }
+
 
 bool SameQuantization(const TensorView& a, const TensorView& b) {
   return a.dtype == b.dtype && a.quant.scale == b.quant.scale &&
@@ -70,26 +73,39 @@ Activation ActivationOfOp(int32_t code) {
 
 // Folds DEQUANTIZE (fp16 or int8/uint8 weights) of constants into fp32 constants.
 Status FoldConstantDequantize(Plan& plan) {
-  int folded = 0;
+  std::vector<PlanOp*> foldable;
+  size_t total_bytes = 0;
   for (PlanOp& op : plan.ops) {
     if (!op.live || op.code != builtin::kDequantize || op.inputs.size() != 1 || op.outputs.size() != 1)
       continue;
-    PlanTensor& in = plan.tensors[op.inputs[0]];
-    PlanTensor& out = plan.tensors[op.outputs[0]];
+    const PlanTensor& in = plan.tensors[op.inputs[0]];
+    const PlanTensor& out = plan.tensors[op.outputs[0]];
     if (!in.is_constant || out.is_graph_output || out.view.dtype != DType::kFloat32) continue;
     if (in.view.num_elements() != out.view.num_elements())
       return InvalidArgumentError("{}: input has {} elements, output {}", OpLabel(op),
                                   in.view.num_elements(), out.view.num_elements());
+    foldable.push_back(&op);
+    total_bytes += ConstantSlotBytes(out.view.num_bytes());
+  }
+  if (foldable.empty()) return OkStatus();
+  // One buffer for all of them (megabytes for fp16 models: see page_buffer.h).
+  auto buffer = PageBuffer::Allocate(total_bytes);
+  if (!buffer.ok()) return buffer.status().WithContext("folding constant DEQUANTIZE ops");
+  std::byte* next = buffer->data();
+  plan.owned_constants.push_back(std::move(*buffer));
+  for (PlanOp* op : foldable) {
+    PlanTensor& in = plan.tensors[op->inputs[0]];
+    PlanTensor& out = plan.tensors[op->outputs[0]];
     TensorView dst = out.view;
-    dst.data = plan.AllocateConstant(dst.num_bytes());
+    dst.data = next;
+    next += ConstantSlotBytes(dst.num_bytes());
     Status s = kernels::Dequantize(in.view, dst);
-    if (!s.ok()) return s.WithContext(OpLabel(op) + " (folding a constant)");
+    if (!s.ok()) return s.WithContext(OpLabel(*op) + " (folding a constant)");
     out.view.data = dst.data;
     out.is_constant = true;
-    op.live = false;
-    ++folded;
+    op->live = false;
   }
-  if (folded > 0) plan.rewrites.push_back(fmt::format("folded {} constant DEQUANTIZE ops into fp32 constants", folded));
+  plan.rewrites.push_back(fmt::format("folded {} constant DEQUANTIZE ops into fp32 constants", foldable.size()));
   return OkStatus();
 }
 
@@ -230,14 +246,6 @@ std::string OpLabel(const PlanOp& op) { return fmt::format("operator {} ({})", o
 std::string Plan::TensorLabel(int index) const {
   if (index < 0 || static_cast<size_t>(index) >= tensors.size()) return fmt::format("tensor {}", index);
   return fmt::format("tensor {} '{}'", index, tensors[index].view.name);
-}
-
-std::byte* Plan::AllocateConstant(size_t bytes) {
-  const size_t size = AlignUp(std::max<size_t>(bytes, 1) + 16);
-  auto* p = static_cast<std::byte*>(std::aligned_alloc(kAlignment, size));
-  std::memset(p, 0, size);
-  owned_constants.emplace_back(p, &FreeAligned);
-  return p;
 }
 
 Result<std::unique_ptr<Plan>> BuildPlan(std::shared_ptr<const Model> model) {

@@ -21,6 +21,7 @@
 
 #include "core/status.h"
 #include "engine/model.h"
+#include "engine/page_buffer.h"
 #include "engine/tensor_view.h"
 
 namespace edgepipe::engine {
@@ -62,13 +63,11 @@ struct Plan {
   std::vector<PlanOp> ops;
   std::vector<int> inputs;
   std::vector<int> outputs;
-  // Constants produced at load time (folded DEQUANTIZE); 64-byte aligned.
-  std::vector<std::unique_ptr<std::byte[], void (*)(std::byte*)>> owned_constants;
+  // Memory of constants produced at load time (folded DEQUANTIZE).
+  std::vector<PageBuffer> owned_constants;
   std::vector<std::string> rewrites;  // human-readable log of what the rewrites did
 
   std::string TensorLabel(int index) const;  // "tensor 7 'name'"
-  // Allocates 64-byte-aligned zeroed bytes owned by the plan.
-  std::byte* AllocateConstant(size_t bytes);
 };
 
 // Builds the plan's tensor and op tables from the model (no rewrites yet).

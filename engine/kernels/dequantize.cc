@@ -45,8 +45,7 @@ Status Dequantize(const TensorView& input, const TensorView& output) {
   float* out = output.as<float>();
 
   if (input.dtype == DType::kFloat16) {
-    const auto* in = input.as<const uint16_t>();
-    for (int64_t i = 0; i < n; ++i) out[i] = internal::HalfToFloat(in[i]);
+    internal::HalfToFloat(input.as<const uint16_t>(), out, n);
     return OkStatus();
   }
   if (input.dtype == DType::kFloat32) {  // TFLite allows this degenerate case.

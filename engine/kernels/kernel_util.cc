@@ -1,5 +1,9 @@
 #include "engine/kernels/kernel_util.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -162,6 +166,23 @@ float HalfToFloat(uint16_t half) {
     bits = sign | (exponent << 23) | (mantissa << 13);
   }
   return std::bit_cast<float>(bits);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx,f16c"))) static void HalfToFloatF16c(const uint16_t* half, float* out, int64_t count) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(half + i))));
+  for (; i < count; ++i) out[i] = HalfToFloat(half[i]);
+}
+#endif
+
+void HalfToFloat(const uint16_t* half, float* out, int64_t count) {
+#if defined(__x86_64__)
+  static const bool f16c = __builtin_cpu_supports("f16c");
+  if (f16c) return HalfToFloatF16c(half, out, count);
+#endif
+  for (int64_t i = 0; i < count; ++i) out[i] = HalfToFloat(half[i]);
 }
 
 Result<BroadcastPlan> PlanBroadcast(std::string_view op, const TensorView& a, const TensorView& b,

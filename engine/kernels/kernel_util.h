@@ -94,6 +94,9 @@ inline int32_t Clamp32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo :
 
 // IEEE binary16 -> binary32 (exact; handles subnormals, inf, NaN).
 float HalfToFloat(uint16_t half);
+// The same over an array; with the CPU's F16C conversion when it has one
+// (fp16 models fold every weight through this at load time).
+void HalfToFloat(const uint16_t* half, float* out, int64_t count);
 
 // ---- Broadcasting (NumPy rules): output shape must equal the broadcast shape.
 struct BroadcastPlan {
