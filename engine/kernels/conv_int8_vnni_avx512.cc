@@ -12,38 +12,59 @@
 namespace edgepipe::engine::kernels::vnni {
 namespace {
 
+// acc += u8 bytes of a x s8 bytes of b (vpdpbusd). Inline asm rather than
+// _mm512_dpbusd_epi32: with the intrinsic, GCC 12 copies every accumulator to
+// another register (and some to the stack) around each vpdpbusd of the micro-
+// kernel's inner loop; "+v" keeps each accumulator in one register.
+inline void Dot4(__m512i& acc, __m512i a, __m512i b) { asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b)); }
+
 inline __mmask64 FirstBytes(int n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
 
-// Byte copy with 64-byte vector moves: im2col copies many short runs (3 or 9
-// bytes for a 3-channel input), where a memcpy call costs more than the copy.
-inline void CopyBytes(uint8_t* dst, const uint8_t* src, int n) {
+// Byte sums with vpsadbw, which sums unsigned bytes: int8 bytes are flipped to
+// x + 128 and 128 per summed lane taken off at the end; lanes a masked load
+// left 0 flip to 128, which that takes off too.
+template <bool U8>
+struct ByteSummer {
+  __m512i flip = _mm512_set1_epi8(U8 ? 0 : static_cast<char>(0x80));
+  __m512i sum = _mm512_setzero_si512();
+  int64_t lanes = 0;
+  void Add(__m512i v) {
+    sum = _mm512_add_epi64(sum, _mm512_sad_epu8(_mm512_xor_si512(v, flip), _mm512_setzero_si512()));
+    lanes += 64;
+  }
+  int32_t Total(int64_t extra) const {
+    const int64_t total = _mm512_reduce_add_epi64(sum) + extra;
+    return static_cast<int32_t>(U8 ? total : total - 128 * lanes);
+  }
+};
+
+// Copies n bytes with 64-byte vector moves (im2col copies many short runs, 3
+// or 9 bytes for a 3-channel input, where a memcpy call costs more than the
+// copy) and adds them to `sum` from the registers: reading the row back right
+// after its masked stores would wait for them (no store forwarding).
+template <bool U8>
+inline void CopyAndSum(uint8_t* dst, const uint8_t* src, int n, ByteSummer<U8>& sum) {
   int i = 0;
-  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(dst + i, _mm512_loadu_si512(src + i));
+  for (; i + 64 <= n; i += 64) {
+    const __m512i v = _mm512_loadu_si512(src + i);
+    _mm512_storeu_si512(dst + i, v);
+    sum.Add(v);
+  }
   if (i < n) {
     const __mmask64 m = FirstBytes(n - i);
-    _mm512_mask_storeu_epi8(dst + i, m, _mm512_maskz_loadu_epi8(m, src + i));
+    const __m512i v = _mm512_maskz_loadu_epi8(m, src + i);
+    _mm512_mask_storeu_epi8(dst + i, m, v);
+    sum.Add(v);
   }
 }
 
-// Sum of n bytes read as uint8 (U8) or int8. vpsadbw sums unsigned bytes, so
-// int8 bytes are flipped to x + 128 and 128 per summed lane taken off again;
-// lanes past n load as 0 and flip to 128, which that takes off too.
 template <bool U8>
 inline int32_t ByteSum(const uint8_t* p, int n) {
-  const __m512i flip = _mm512_set1_epi8(U8 ? 0 : static_cast<char>(0x80));
-  const __m512i zero = _mm512_setzero_si512();
-  __m512i sum = zero;
+  ByteSummer<U8> sum;
   int i = 0;
-  for (; i + 64 <= n; i += 64)
-    sum = _mm512_add_epi64(sum, _mm512_sad_epu8(_mm512_xor_si512(_mm512_loadu_si512(p + i), flip), zero));
-  int lanes = i;
-  if (i < n) {
-    sum = _mm512_add_epi64(sum, _mm512_sad_epu8(_mm512_xor_si512(_mm512_maskz_loadu_epi8(FirstBytes(n - i), p + i),
-                                                                 flip), zero));
-    lanes += 64;
-  }
-  const int64_t total = _mm512_reduce_add_epi64(sum);
-  return static_cast<int32_t>(U8 ? total : total - int64_t{128} * lanes);
+  for (; i + 64 <= n; i += 64) sum.Add(_mm512_loadu_si512(p + i));
+  if (i < n) sum.Add(_mm512_maskz_loadu_epi8(FirstBytes(n - i), p + i));
+  return sum.Total(0);
 }
 
 // im2col of pixels [begin, begin + count) into rows of k_padded bytes, and the
@@ -51,32 +72,46 @@ inline int32_t ByteSum(const uint8_t* p, int n) {
 template <bool U8>
 void Im2Col(const ConvArgs& a, const uint8_t* input, int64_t begin, int count, uint8_t* rows, int32_t* sums) {
   const int64_t plane = static_cast<int64_t>(a.out_h) * a.out_w;
+  int64_t b = begin / plane;
+  int oy = static_cast<int>((begin % plane) / a.out_w), ox = static_cast<int>(begin % a.out_w);
+  const int32_t pad_byte = U8 ? a.pad_value : static_cast<int8_t>(a.pad_value);
+  const int row_bytes = a.k_w * a.in_c;
   for (int r = 0; r < count; ++r) {
-    uint8_t* row = rows + static_cast<int64_t>(r) * a.k_padded;
-    const int64_t m = begin + r;
-    const int64_t b = m / plane;
-    const int oy = static_cast<int>((m % plane) / a.out_w), ox = static_cast<int>(m % a.out_w);
-    uint8_t* dst = row;
+    uint8_t* dst = rows + static_cast<int64_t>(r) * a.k_padded;
+    ByteSummer<U8> sum;
+    int64_t padded = 0;  // padded taps' bytes, each the pad value
+    const int ix0 = ox * a.stride_w - a.pad_left;
+    const bool cols_inside = a.dil_w == 1 && ix0 >= 0 && ix0 + a.k_w <= a.in_w;
     for (int ky = 0; ky < a.k_h; ++ky) {
       const int iy = oy * a.stride_h - a.pad_top + ky * a.dil_h;
-      const int ix0 = ox * a.stride_w - a.pad_left;
-      if (a.dil_w == 1 && iy >= 0 && iy < a.in_h && ix0 >= 0 && ix0 + a.k_w <= a.in_w) {
-        // The whole kernel row is inside: one contiguous copy.
-        CopyBytes(dst, input + ((b * a.in_h + iy) * a.in_w + ix0) * a.in_c, a.k_w * a.in_c);
-        dst += a.k_w * a.in_c;
+      if (iy < 0 || iy >= a.in_h) {
+        std::memset(dst, a.pad_value, row_bytes);
+        dst += row_bytes;
+        padded += row_bytes;
+        continue;
+      }
+      const uint8_t* src_row = input + (b * a.in_h + iy) * a.in_w * a.in_c;
+      if (cols_inside) {  // the whole kernel row is inside: one contiguous copy
+        CopyAndSum(dst, src_row + static_cast<int64_t>(ix0) * a.in_c, row_bytes, sum);
+        dst += row_bytes;
         continue;
       }
       for (int kx = 0; kx < a.k_w; ++kx, dst += a.in_c) {
-        const int ix = ox * a.stride_w - a.pad_left + kx * a.dil_w;
-        if (iy < 0 || iy >= a.in_h || ix < 0 || ix >= a.in_w) {
+        const int ix = ix0 + kx * a.dil_w;
+        if (ix < 0 || ix >= a.in_w) {
           std::memset(dst, a.pad_value, a.in_c);
+          padded += a.in_c;
         } else {
-          CopyBytes(dst, input + ((b * a.in_h + iy) * a.in_w + ix) * a.in_c, a.in_c);
+          CopyAndSum(dst, src_row + static_cast<int64_t>(ix) * a.in_c, a.in_c, sum);
         }
       }
     }
-    for (int k = a.k; k < a.k_padded; ++k) row[k] = 0;
-    sums[r] = ByteSum<U8>(row, a.k);
+    for (int k = a.k; k < a.k_padded; ++k) *dst++ = 0;
+    sums[r] = sum.Total(padded * pad_byte);
+    if (++ox == a.out_w) {
+      ox = 0;
+      if (++oy == a.out_h) oy = 0, ++b;
+    }
   }
 }
 
@@ -93,11 +128,14 @@ template <bool U8, int ROWS, int BLOCKS>
 void MicroKernel(const ConvArgs& a, const uint8_t* rows, int64_t stride, const int32_t* sums, int nb, uint8_t* out) {
   __m512i acc[ROWS][BLOCKS];
   __m512i bias[BLOCKS];
+  #pragma GCC unroll 8
   for (int j = 0; j < BLOCKS; ++j) bias[j] = _mm512_load_si512(a.bias + (nb + j) * 16);
+  #pragma GCC unroll 8
   for (int i = 0; i < ROWS; ++i) {
     // Unsigned multiply: the product is only ever needed modulo 2^32.
     const __m512i corr = _mm512_set1_epi32(
         static_cast<int32_t>(static_cast<uint32_t>(sums[i]) * static_cast<uint32_t>(a.row_sum_mult)));
+    #pragma GCC unroll 8
     for (int j = 0; j < BLOCKS; ++j) acc[i][j] = _mm512_add_epi32(bias[j], corr);
   }
   const int k4 = a.k_padded / 4;
@@ -105,13 +143,21 @@ void MicroKernel(const ConvArgs& a, const uint8_t* rows, int64_t stride, const i
   const int8_t* w = a.packed_weights + nb * block_bytes;
   for (int k = 0; k < k4; ++k) {
     __m512i wv[BLOCKS];
+    #pragma GCC unroll 8
     for (int j = 0; j < BLOCKS; ++j) wv[j] = _mm512_load_si512(w + j * block_bytes + k * 64);
+    #pragma GCC unroll 8
     for (int i = 0; i < ROWS; ++i) {
       int32_t quad;
       std::memcpy(&quad, rows + i * stride + k * 4, 4);
       const __m512i av = _mm512_set1_epi32(quad);
-      for (int j = 0; j < BLOCKS; ++j)
-        acc[i][j] = U8 ? _mm512_dpbusd_epi32(acc[i][j], av, wv[j]) : _mm512_dpbusd_epi32(acc[i][j], wv[j], av);
+      #pragma GCC unroll 8
+      for (int j = 0; j < BLOCKS; ++j) {
+        if constexpr (U8) {
+          Dot4(acc[i][j], av, wv[j]);
+        } else {
+          Dot4(acc[i][j], wv[j], av);
+        }
+      }
     }
   }
   // + zero point and clamp after packing 4 blocks to 64 bytes, as XNNPACK does:
@@ -123,11 +169,14 @@ void MicroKernel(const ConvArgs& a, const uint8_t* rows, int64_t stride, const i
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m512 max_less_zp = _mm512_set1_ps(static_cast<float>(a.act_max - a.output_zero_point));
   __m512 scale[BLOCKS];
+  #pragma GCC unroll 8
   for (int j = 0; j < BLOCKS; ++j) scale[j] = _mm512_load_ps(a.scale + (nb + j) * 16);
   const int c0 = nb * 16;
   const __mmask64 store = FirstBytes(a.out_c - c0);
+  #pragma GCC unroll 8
   for (int i = 0; i < ROWS; ++i) {
     __m512i r[4];
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; ++j) {
       const int jj = j < BLOCKS ? j : 0;  // in range even where unused
       r[j] = j < BLOCKS ? Requantize(acc[i][jj], scale[jj], max_less_zp) : _mm512_setzero_si512();
