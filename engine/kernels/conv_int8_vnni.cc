@@ -25,6 +25,12 @@ std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
   return std::unique_ptr<T[], AlignedFree>(p);
 }
 
+// One part's im2col rows, plus 64 bytes for whole-vector stores of short rows
+// (vnni::Im2ColShort), rounded to keep every part 64-byte aligned.
+int64_t ScratchBytes(const vnni::ConvArgs& a) {
+  return (static_cast<int64_t>(vnni::kChunkPixels) * a.k_padded + 64 + 63) / 64 * 64;
+}
+
 }  // namespace
 
 struct ConvInt8Vnni::Impl {
@@ -157,7 +163,7 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   a.act_max = range.max;
   a.pad_value = static_cast<uint8_t>(qin.zero_point);
   if (!a.direct)
-    impl->scratch = AlignedArray<uint8_t>(static_cast<size_t>(num_parts) * vnni::kChunkPixels * a.k_padded);
+    impl->scratch = AlignedArray<uint8_t>(static_cast<size_t>(num_parts) * ScratchBytes(a));
   impl->sums = AlignedArray<int32_t>(static_cast<size_t>(num_parts) * vnni::kChunkPixels);
   impl->dtype = dtype;
   impl->input_shape = input.shape;

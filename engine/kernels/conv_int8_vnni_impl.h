@@ -12,8 +12,8 @@ inline constexpr int kChunkPixels = 96;  // output pixels per chunk (im2col'd to
 // Output pixels per micro-tile: 4 x 64 channels = 16 accumulators. With 6 rows
 // (24 accumulators + 4 weight vectors) GCC 12 shuffles and spills registers in
 // the inner loop and tf2_mobilenet's convs take 1.80 ms instead of 1.27 ms.
-inline constexpr int kRows = 4;
-inline constexpr int kBlocksPerTile = 4;  // 16-channel blocks per micro-tile (64 channels)
+inline constexpr int kRows = 8;
+inline constexpr int kBlocksPerTile = 3;  // 16-channel blocks per micro-tile (64 channels)
 
 // vpdpbusd multiplies unsigned by signed bytes. Activations are read as they
 // are (no copy for pointwise convs): uint8 models pass them as the unsigned
@@ -39,7 +39,7 @@ struct ConvArgs {
 };
 
 // Computes output pixels [pixel_begin, pixel_end) (flattened N*OH*OW).
-// scratch: kChunkPixels * k_padded bytes, 64-byte aligned (unused when direct);
+// scratch: kChunkPixels * k_padded + 64 bytes, 64-byte aligned (unused when direct);
 // sums: kChunkPixels int32.
 void RunPixels(const ConvArgs& args, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
                uint8_t* scratch, int32_t* sums);
