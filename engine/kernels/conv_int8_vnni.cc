@@ -143,10 +143,11 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
       sum += v - filter_zp;
       const int64_t blk = oc / 16, lane = oc % 16;
       impl->weights[((blk * k4 + k / 4) * 16 + lane) * 4 + k % 4] =
-          static_cast<int8_t>(static_cast<uint8_t>(u8 ? v - 128 : v + 128));
+          static_cast<int8_t>(u8 ? v - 128 : v);
     }
     const int32_t b = bias != nullptr ? bias->as<const int32_t>()[oc] : 0;
-    impl->bias[oc] = b - qin.zero_point * sum;
+    // int8: the kernel's activations are x + 128 (conv_int8_vnni_impl.h).
+    impl->bias[oc] = b - (u8 ? qin.zero_point : qin.zero_point + 128) * sum;
     // XNNPACK's requantization scale, computed in float as it does.
     const float scale = qin.scale * (fscale.size() == 1 ? fscale[0] : fscale[oc]) / qout.scale;
     if (!(scale > 0.0f && scale < 256.0f))
@@ -157,7 +158,7 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   a.packed_weights = impl->weights.get();
   a.bias = impl->bias.get();
   a.scale = impl->scale.get();
-  a.row_sum_mult = u8 ? 128 - filter_zp : -128;
+  a.row_sum_mult = u8 ? 128 - filter_zp : 0;
   a.output_zero_point = qout.zero_point;
   a.act_min = range.min;
   a.act_max = range.max;

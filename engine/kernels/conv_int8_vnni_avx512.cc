@@ -20,30 +20,19 @@ inline void Dot4(__m512i& acc, __m512i a, __m512i b) { asm("vpdpbusd %2, %1, %0"
 
 inline __mmask64 FirstBytes(int n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
 
-// Byte sums with vpsadbw, which sums unsigned bytes: int8 bytes are flipped to
-// x + 128 and 128 per summed lane taken off at the end; lanes a masked load
-// left 0 flip to 128, which that takes off too.
-template <bool U8>
+// Sums of uint8 bytes (vpsadbw against 0), for the uint8 per-pixel term.
 struct ByteSummer {
-  __m512i flip = _mm512_set1_epi8(U8 ? 0 : static_cast<char>(0x80));
   __m512i sum = _mm512_setzero_si512();
-  int64_t lanes = 0;
-  void Add(__m512i v) {
-    sum = _mm512_add_epi64(sum, _mm512_sad_epu8(_mm512_xor_si512(v, flip), _mm512_setzero_si512()));
-    lanes += 64;
-  }
-  int32_t Total(int64_t extra) const {
-    const int64_t total = _mm512_reduce_add_epi64(sum) + extra;
-    return static_cast<int32_t>(U8 ? total : total - 128 * lanes);
-  }
+  void Add(__m512i v) { sum = _mm512_add_epi64(sum, _mm512_sad_epu8(v, _mm512_setzero_si512())); }
+  int32_t Total(int64_t extra) const { return static_cast<int32_t>(_mm512_reduce_add_epi64(sum) + extra); }
 };
 
 // Copies n bytes with 64-byte vector moves (im2col copies many short runs, 3
 // or 9 bytes for a 3-channel input, where a memcpy call costs more than the
 // copy) and adds them to `sum` from the registers: reading the row back right
-// after its masked stores would wait for them (no store forwarding).
-template <bool U8>
-inline void CopyAndSum(uint8_t* dst, const uint8_t* src, int n, ByteSummer<U8>& sum) {
+// after its masked stores would wait for them (no store forwarding). The sum
+// is dead code for int8, which needs none.
+inline void CopyAndSum(uint8_t* dst, const uint8_t* src, int n, ByteSummer& sum) {
   int i = 0;
   for (; i + 64 <= n; i += 64) {
     const __m512i v = _mm512_loadu_si512(src + i);
@@ -58,9 +47,8 @@ inline void CopyAndSum(uint8_t* dst, const uint8_t* src, int n, ByteSummer<U8>& 
   }
 }
 
-template <bool U8>
 inline int32_t ByteSum(const uint8_t* p, int n) {
-  ByteSummer<U8> sum;
+  ByteSummer sum;
   int i = 0;
   for (; i + 64 <= n; i += 64) sum.Add(_mm512_loadu_si512(p + i));
   if (i < n) sum.Add(_mm512_maskz_loadu_epi8(FirstBytes(n - i), p + i));
@@ -109,9 +97,11 @@ void Im2ColShort(const ConvArgs& a, const uint8_t* input, int64_t begin, int cou
     // Whole 64-byte stores: the next row overwrites the tail (scratch has 64
     // bytes of slack at the end).
     _mm512_storeu_si512(rows + static_cast<int64_t>(r) * a.k_padded, v);
-    ByteSummer<U8> sum;
-    sum.Add(v);  // lanes past k hold 0 and add nothing
-    sums[r] = sum.Total(0);
+    if (U8) {
+      ByteSummer sum;
+      sum.Add(v);  // lanes past k hold 0 and add nothing
+      sums[r] = sum.Total(0);
+    }
     if (++ox == a.out_w) {
       ox = 0;
       if (++oy == a.out_h) oy = 0, ++b;
@@ -126,12 +116,11 @@ void Im2Col(const ConvArgs& a, const uint8_t* input, int64_t begin, int count, u
   const int64_t plane = static_cast<int64_t>(a.out_h) * a.out_w;
   int64_t b = begin / plane;
   int oy = static_cast<int>((begin % plane) / a.out_w), ox = static_cast<int>(begin % a.out_w);
-  const int32_t pad_byte = U8 ? a.pad_value : static_cast<int8_t>(a.pad_value);
   const int row_bytes = a.k_w * a.in_c;
   for (int r = 0; r < count; ++r) {
     uint8_t* dst = rows + static_cast<int64_t>(r) * a.k_padded;
-    ByteSummer<U8> sum;
-    int64_t padded = 0;  // padded taps' bytes, each the pad value
+    ByteSummer sum;
+    int64_t padded = 0;  // padded taps' bytes, each the pad value (uint8 sums only)
     const int ix0 = ox * a.stride_w - a.pad_left;
     const bool cols_inside = a.dil_w == 1 && ix0 >= 0 && ix0 + a.k_w <= a.in_w;
     for (int ky = 0; ky < a.k_h; ++ky) {
@@ -159,7 +148,7 @@ void Im2Col(const ConvArgs& a, const uint8_t* input, int64_t begin, int count, u
       }
     }
     for (int k = a.k; k < a.k_padded; ++k) *dst++ = 0;
-    sums[r] = sum.Total(padded * pad_byte);
+    if (U8) sums[r] = sum.Total(padded * a.pad_value);
     if (++ox == a.out_w) {
       ox = 0;
       if (++oy == a.out_h) oy = 0, ++b;
@@ -175,41 +164,39 @@ inline __m512i Requantize(__m512i acc, __m512 scale, __m512 max_less_zp) {
 }
 
 // ROWS pixels x BLOCKS 16-channel blocks starting at channel block nb. Row i's
-// K bytes start at rows + i * stride; sums[i] is their byte sum.
+// K bytes start at rows + i * stride; sums[i] is their byte sum (uint8 only).
 template <bool U8, int ROWS, int BLOCKS>
 void MicroKernel(const ConvArgs& a, const uint8_t* rows, int64_t stride, const int32_t* sums, int nb, uint8_t* out) {
   __m512i acc[ROWS][BLOCKS];
   __m512i bias[BLOCKS];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < BLOCKS; ++j) bias[j] = _mm512_load_si512(a.bias + (nb + j) * 16);
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < ROWS; ++i) {
     // Unsigned multiply: the product is only ever needed modulo 2^32.
-    const __m512i corr = _mm512_set1_epi32(
-        static_cast<int32_t>(static_cast<uint32_t>(sums[i]) * static_cast<uint32_t>(a.row_sum_mult)));
-    #pragma GCC unroll 8
+    const __m512i corr =
+        U8 ? _mm512_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(sums[i]) *
+                                                    static_cast<uint32_t>(a.row_sum_mult)))
+           : _mm512_setzero_si512();
+#pragma GCC unroll 8
     for (int j = 0; j < BLOCKS; ++j) acc[i][j] = _mm512_add_epi32(bias[j], corr);
   }
+  // int8 activations become the unsigned operand as x ^ 0x80 = x + 128.
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const int k4 = a.k_padded / 4;
   const int64_t block_bytes = static_cast<int64_t>(k4) * 64;
   const int8_t* w = a.packed_weights + nb * block_bytes;
   for (int k = 0; k < k4; ++k) {
     __m512i wv[BLOCKS];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < BLOCKS; ++j) wv[j] = _mm512_load_si512(w + j * block_bytes + k * 64);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < ROWS; ++i) {
       int32_t quad;
       std::memcpy(&quad, rows + i * stride + k * 4, 4);
-      const __m512i av = _mm512_set1_epi32(quad);
-      #pragma GCC unroll 8
-      for (int j = 0; j < BLOCKS; ++j) {
-        if constexpr (U8) {
-          Dot4(acc[i][j], av, wv[j]);
-        } else {
-          Dot4(acc[i][j], wv[j], av);
-        }
-      }
+      const __m512i av = U8 ? _mm512_set1_epi32(quad) : _mm512_xor_si512(_mm512_set1_epi32(quad), flip);
+#pragma GCC unroll 8
+      for (int j = 0; j < BLOCKS; ++j) Dot4(acc[i][j], av, wv[j]);
     }
   }
   // + zero point and clamp after packing 4 blocks to 64 bytes, as XNNPACK does:
@@ -221,14 +208,14 @@ void MicroKernel(const ConvArgs& a, const uint8_t* rows, int64_t stride, const i
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m512 max_less_zp = _mm512_set1_ps(static_cast<float>(a.act_max - a.output_zero_point));
   __m512 scale[BLOCKS];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < BLOCKS; ++j) scale[j] = _mm512_load_ps(a.scale + (nb + j) * 16);
   const int c0 = nb * 16;
   const __mmask64 store = FirstBytes(a.out_c - c0);
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < ROWS; ++i) {
     __m512i r[4];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; ++j) {
       const int jj = j < BLOCKS ? j : 0;  // in range even where unused
       r[j] = j < BLOCKS ? Requantize(acc[i][jj], scale[jj], max_less_zp) : _mm512_setzero_si512();
@@ -267,7 +254,8 @@ void Run(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel
     if (a.direct) {
       rows = input + chunk * a.in_c;
       stride = a.in_c;
-      for (int r = 0; r < count; ++r) sums[r] = ByteSum<U8>(rows + r * stride, a.in_c);
+      if (U8)
+        for (int r = 0; r < count; ++r) sums[r] = ByteSum(rows + r * stride, a.in_c);
     } else {
       if (a.k_padded <= 64) {
         Im2ColShort<U8>(a, input, chunk, count, scratch, sums);

@@ -15,13 +15,13 @@ inline constexpr int kChunkPixels = 96;  // output pixels per chunk (im2col'd to
 inline constexpr int kRows = 8;
 inline constexpr int kBlocksPerTile = 3;  // 16-channel blocks per micro-tile (64 channels)
 
-// vpdpbusd multiplies unsigned by signed bytes. Activations are read as they
-// are (no copy for pointwise convs): uint8 models pass them as the unsigned
-// operand against weights - 128; int8 models pass them as the signed operand
-// against weights + 128. Either way the accumulator then needs
-//   dot + row_sum_mult * (sum of the pixel's K activation bytes) + bias,
-// where bias (per channel, folded at load time) holds the model's bias and the
-// input zero point term, and the pixel's byte sum is computed once per pixel.
+// vpdpbusd multiplies unsigned by signed bytes. Activations are the unsigned
+// operand. int8 ones are flipped in the micro-kernel (x ^ 0x80 = x + 128) and
+// the weights kept: the +128 is a per-channel term, -128 * sum(w), folded into
+// the bias. uint8 ones are used as they are against weights - 128; with the
+// filter zero point that leaves a per-pixel term,
+//   acc = dot + row_sum_mult * (sum of the pixel's K activation bytes) + bias,
+// the byte sum computed once per pixel (before the micro-kernels run).
 struct ConvArgs {
   int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
   int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
@@ -30,17 +30,17 @@ struct ConvArgs {
   int32_t n_blocks;   // ceil(out_c / 16)
   bool u8;            // uint8 activations and outputs (else int8)
   bool direct;        // 1x1 stride 1 without padding, in_c % 4 == 0: rows read in place, no im2col
-  const int8_t* packed_weights;  // [n_blocks][k_padded / 4][16][4]: w - 128 (u8) or w + 128 (int8)
+  const int8_t* packed_weights;  // [n_blocks][k_padded / 4][16][4]: w - 128 (uint8) or w (int8)
   const int32_t* bias;           // [n_blocks * 16]: see above
   const float* scale;            // [n_blocks * 16]: input_scale * filter_scale / output_scale
-  int32_t row_sum_mult;          // 128 - filter zero point (u8) or -128 (int8)
+  int32_t row_sum_mult;          // 128 - filter zero point (uint8 only)
   int32_t output_zero_point, act_min, act_max;
   uint8_t pad_value;  // the input zero point's byte: padded taps then add nothing
 };
 
 // Computes output pixels [pixel_begin, pixel_end) (flattened N*OH*OW).
 // scratch: kChunkPixels * k_padded + 64 bytes, 64-byte aligned (unused when direct);
-// sums: kChunkPixels int32.
+// sums: kChunkPixels int32 (uint8 only).
 void RunPixels(const ConvArgs& args, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
                uint8_t* scratch, int32_t* sums);
 
