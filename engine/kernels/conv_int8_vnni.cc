@@ -182,16 +182,26 @@ Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, 
     return InvalidArgumentError("{}: output {} differs from the planned shape", kOp, internal::Describe(output));
   if (part < 0 || part >= num_parts_) return InvalidArgumentError("{}: part {} of {}", kOp, part, num_parts_);
   // Parts split the pixels in whole micro-tiles (7x7 layers have 49 pixels:
-  // splitting by 96-pixel chunks would leave all the work to one part).
+  // splitting by 96-pixel chunks would leave all the work to one part). With
+  // fewer than two micro-tiles of pixels per part (the 1x1 "fully connected"
+  // convs at the end of classifiers), parts split the channel tiles instead.
   const int64_t tiles = (impl.pixels + vnni::kRows - 1) / vnni::kRows;
-  const int64_t begin = std::min(impl.pixels, tiles * part / num_parts_ * vnni::kRows);
-  const int64_t end = std::min(impl.pixels, tiles * (part + 1) / num_parts_ * vnni::kRows);
+  int64_t begin = 0, end = impl.pixels;
+  int block_begin = 0, block_end = impl.args.n_blocks;
+  if (num_parts_ > 1 && tiles < 2 * num_parts_) {
+    const int channel_tiles = (impl.args.n_blocks + vnni::kBlocksPerTile - 1) / vnni::kBlocksPerTile;
+    block_begin = std::min(impl.args.n_blocks, channel_tiles * part / num_parts_ * vnni::kBlocksPerTile);
+    block_end = std::min(impl.args.n_blocks, channel_tiles * (part + 1) / num_parts_ * vnni::kBlocksPerTile);
+  } else {
+    begin = std::min(impl.pixels, tiles * part / num_parts_ * vnni::kRows);
+    end = std::min(impl.pixels, tiles * (part + 1) / num_parts_ * vnni::kRows);
+  }
   uint8_t* scratch =
-      impl.scratch ? impl.scratch.get() + static_cast<int64_t>(part) * vnni::kChunkPixels * impl.args.k_padded
-                   : nullptr;
-  if (begin < end)
+      impl.scratch ? impl.scratch.get() + static_cast<int64_t>(part) * ScratchBytes(impl.args) : nullptr;
+  if (begin < end && block_begin < block_end)
     vnni::RunPixels(impl.args, static_cast<const uint8_t*>(input.data), static_cast<uint8_t*>(output.data), begin,
-                    end, scratch, impl.sums.get() + static_cast<int64_t>(part) * vnni::kChunkPixels);
+                    end, block_begin, block_end, scratch,
+                    impl.sums.get() + static_cast<int64_t>(part) * vnni::kChunkPixels);
   return OkStatus();
 }
 

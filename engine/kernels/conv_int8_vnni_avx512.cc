@@ -245,7 +245,7 @@ constexpr const MicroKernelFn* kKernels[8 + 1] = {nullptr,          kByBlocks<U8
 
 template <bool U8>
 void Run(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
-         uint8_t* scratch, int32_t* sums) {
+         int block_begin, int block_end, uint8_t* scratch, int32_t* sums) {
   static_assert(kRows <= 8 && kBlocksPerTile <= 4 && kChunkPixels % kRows == 0);
   for (int64_t chunk = pixel_begin; chunk < pixel_end; chunk += kChunkPixels) {
     const int count = static_cast<int>(pixel_end - chunk < kChunkPixels ? pixel_end - chunk : kChunkPixels);
@@ -267,8 +267,8 @@ void Run(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel
     }
     // Channel tiles outside, pixel tiles inside: a tile's packed weights stay
     // in L1/L2 while every pixel of the chunk uses them.
-    for (int nb = 0; nb < a.n_blocks; nb += kBlocksPerTile) {
-      const int blocks = a.n_blocks - nb < kBlocksPerTile ? a.n_blocks - nb : kBlocksPerTile;
+    for (int nb = block_begin; nb < block_end; nb += kBlocksPerTile) {
+      const int blocks = block_end - nb < kBlocksPerTile ? block_end - nb : kBlocksPerTile;
       for (int r = 0; r < count; r += kRows) {
         const int n = count - r < kRows ? count - r : kRows;
         kKernels<U8>[n][blocks](a, rows + r * stride, stride, sums + r, nb, output + (chunk + r) * a.out_c);
@@ -280,11 +280,11 @@ void Run(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel
 }  // namespace
 
 void RunPixels(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
-               uint8_t* scratch, int32_t* sums) {
+               int block_begin, int block_end, uint8_t* scratch, int32_t* sums) {
   if (a.u8) {
-    Run<true>(a, input, output, pixel_begin, pixel_end, scratch, sums);
+    Run<true>(a, input, output, pixel_begin, pixel_end, block_begin, block_end, scratch, sums);
   } else {
-    Run<false>(a, input, output, pixel_begin, pixel_end, scratch, sums);
+    Run<false>(a, input, output, pixel_begin, pixel_end, block_begin, block_end, scratch, sums);
   }
 }
 

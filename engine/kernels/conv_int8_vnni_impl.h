@@ -38,10 +38,11 @@ struct ConvArgs {
   uint8_t pad_value;  // the input zero point's byte: padded taps then add nothing
 };
 
-// Computes output pixels [pixel_begin, pixel_end) (flattened N*OH*OW).
+// Computes output pixels [pixel_begin, pixel_end) (flattened N*OH*OW), channel
+// blocks [block_begin, block_end) of them.
 // scratch: kChunkPixels * k_padded + 64 bytes, 64-byte aligned (unused when direct);
 // sums: kChunkPixels int32 (uint8 only).
 void RunPixels(const ConvArgs& args, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
-               uint8_t* scratch, int32_t* sums);
+               int block_begin, int block_end, uint8_t* scratch, int32_t* sums);
 
 }  // namespace edgepipe::engine::kernels::vnni

@@ -195,6 +195,13 @@ TEST_F(ConvInt8VnniTest, PartsPerTensorWeightsNoBiasAndRandomShapes) {
   RunCase({1, 21, 19, 24, 50, 3, 3, 2, 2, 1, true, FusedActivation::kNone, /*per_channel=*/false,
            /*with_bias=*/false},
           rng, 3);
+  // Fewer pixels than two micro-tiles per part: the parts split the channels
+  // (more parts than channel tiles leaves some parts empty).
+  RunCase({1, 1, 1, 200, 101, 1, 1, 1, 1, 1, true, FusedActivation::kNone}, rng, 2);
+  RunCase({1, 3, 5, 40, 70, 3, 3, 1, 1, 1, true, FusedActivation::kRelu}, rng, 3);
+  Case fc_u8{1, 1, 1, 1024, 1001, 1, 1, 1, 1, 1, true, FusedActivation::kNone};
+  fc_u8.u8 = true;
+  RunCase(fc_u8, rng, 2);
   std::uniform_int_distribution<int> dim(1, 20), ch(1, 80), kd(1, 4), st(1, 2), bit(0, 1), act(0, 3);
   for (int i = 0; i < 40; ++i) {
     Case c{1, dim(rng), dim(rng), ch(rng), ch(rng), kd(rng), kd(rng), st(rng), st(rng), 1, bit(rng) == 1,
