@@ -211,7 +211,9 @@ void MicroKernel(const ConvArgs& a, const uint8_t* rows, int64_t stride, const i
 #pragma GCC unroll 8
   for (int j = 0; j < BLOCKS; ++j) scale[j] = _mm512_load_ps(a.scale + (nb + j) * 16);
   const int c0 = nb * 16;
-  const __mmask64 store = FirstBytes(a.out_c - c0);
+  // Only this tile's channels: with fewer than 4 blocks the packed vector's
+  // tail is the next tile's, which another thread may be writing.
+  const __mmask64 store = FirstBytes(a.out_c - c0 < BLOCKS * 16 ? a.out_c - c0 : BLOCKS * 16);
 #pragma GCC unroll 8
   for (int i = 0; i < ROWS; ++i) {
     __m512i r[4];
