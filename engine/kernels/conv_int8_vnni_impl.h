@@ -9,11 +9,13 @@
 namespace edgepipe::engine::kernels::vnni {
 
 inline constexpr int kChunkPixels = 96;  // output pixels per chunk (im2col'd together; multiple of kRows)
-// Output pixels per micro-tile: 4 x 64 channels = 16 accumulators. With 6 rows
-// (24 accumulators + 4 weight vectors) GCC 12 shuffles and spills registers in
-// the inner loop and tf2_mobilenet's convs take 1.80 ms instead of 1.27 ms.
+// Micro-tile: 8 pixels x 48 channels = 24 accumulators (+ 3 weight vectors and
+// the broadcast activations: 28 of the 32 registers). Measured on Zen 5 for
+// tf2_mobilenet / mobilenet_v2_quant's convs (1 thread, ms): 4x64 0.98/0.99,
+// 6x64 0.94/0.95, 8x32 0.96/0.95, 8x48 0.94/0.93. The tile loops must stay
+// fully unrolled (conv_int8_vnni_avx512.cc) or GCC keeps accumulators in memory.
 inline constexpr int kRows = 8;
-inline constexpr int kBlocksPerTile = 3;  // 16-channel blocks per micro-tile (64 channels)
+inline constexpr int kBlocksPerTile = 3;  // 16-channel blocks per micro-tile (48 channels)
 
 // vpdpbusd multiplies unsigned by signed bytes. Activations are the unsigned
 // operand. int8 ones are flipped in the micro-kernel (x ^ 0x80 = x + 128) and
