@@ -62,7 +62,7 @@ std::unique_ptr<Backend> MakeXnnpackBackend();
 class ThreadPool;
 Status CheckXnnpackRunsOn(ThreadPool& pool);
 std::unique_ptr<Backend> MakeOwnKernelBackend();
-// int8 CONV_2D with per-channel weights on our AVX512-VNNI kernel (placed
+// int8 (symmetric weights) and uint8 (asymmetric) CONV_2D on our AVX512-VNNI kernel (placed
 // before XNNPACK). Null when the CPU has no AVX512-VNNI.
 std::unique_ptr<Backend> MakeVnniConvBackend();
 

@@ -52,7 +52,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const M
 Status Interpreter::Build() {
   EP_ASSIGN_OR_RETURN(plan_, BuildPlan(model_));
   EP_RETURN_IF_ERROR(ApplyRewrites(*plan_));
-  // int8 CONV_2D goes to our AVX512-VNNI kernel when the CPU has it (Debian's
+  // int8 and uint8 CONV_2D go to our AVX512-VNNI kernel when the CPU has it (Debian's
   // XNNPACK has no VNNI kernels; per-op times in docs/benchmarks.md).
   // EDGEPIPE_VNNI_CONV=0 keeps those convs on XNNPACK (for comparisons).
   if (const char* env = std::getenv("EDGEPIPE_VNNI_CONV"); env == nullptr || std::string_view(env) != "0")

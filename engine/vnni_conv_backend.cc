@@ -1,4 +1,4 @@
-// int8 CONV_2D on our AVX512-VNNI kernel (engine/kernels/conv_int8_vnni.h),
+// int8 and uint8 CONV_2D on our AVX512-VNNI kernel (engine/kernels/conv_int8_vnni.h),
 // ahead of XNNPACK: Debian's 2022 XNNPACK has no VNNI int8 kernels. One op per
 // step; with a thread pool the op's pixels are split into one part per thread.
 #include <pthreadpool.h>
@@ -61,14 +61,15 @@ class VnniConvBackend final : public Backend {
     const TensorView& in = plan.tensors[op.inputs[0]].view;
     const PlanTensor& filter = plan.tensors[op.inputs[1]];
     const TensorView& out = plan.tensors[op.outputs[0]].view;
-    if (in.dtype != DType::kInt8 || out.dtype != DType::kInt8 || in.quant.scale.size() != 1 ||
-        out.quant.scale.size() != 1 || in.rank() != 4)
+    if ((in.dtype != DType::kInt8 && in.dtype != DType::kUInt8) || out.dtype != in.dtype ||
+        in.quant.scale.size() != 1 || out.quant.scale.size() != 1 || in.rank() != 4)
       return false;
-    if (!filter.is_constant || filter.view.dtype != DType::kInt8 || filter.view.rank() != 4 ||
+    if (!filter.is_constant || filter.view.dtype != in.dtype || filter.view.rank() != 4 ||
         filter.view.shape[3] != in.shape[3])  // grouped convolutions stay on XNNPACK
       return false;
+    // int8 filters must be symmetric, uint8 ones need one zero point (Create checks the rest).
     for (int64_t zp : filter.view.quant.zero_point)
-      if (zp != 0) return false;
+      if (in.dtype == DType::kInt8 ? zp != 0 : zp != filter.view.quant.zero_point[0]) return false;
     if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
       const PlanTensor& bias = plan.tensors[op.inputs[2]];
       if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;

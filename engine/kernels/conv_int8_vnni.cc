@@ -25,6 +25,12 @@ std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
   return std::unique_ptr<T[], AlignedFree>(p);
 }
 
+// One part's im2col rows, plus 64 bytes for whole-vector stores of short rows
+// (vnni::Im2ColShort), rounded to keep every part 64-byte aligned.
+int64_t ScratchBytes(const vnni::ConvArgs& a) {
+  return (static_cast<int64_t>(vnni::kChunkPixels) * a.k_padded + 64 + 63) / 64 * 64;
+}
+
 }  // namespace
 
 struct ConvInt8Vnni::Impl {
@@ -33,7 +39,9 @@ struct ConvInt8Vnni::Impl {
   std::unique_ptr<int8_t[], AlignedFree> weights;
   std::unique_ptr<int32_t[], AlignedFree> bias;
   std::unique_ptr<float[], AlignedFree> scale;
-  std::unique_ptr<uint8_t[], AlignedFree> scratch;  // num_parts * kChunkPixels * k_padded
+  std::unique_ptr<uint8_t[], AlignedFree> scratch;  // num_parts * kChunkPixels * k_padded (im2col only)
+  std::unique_ptr<int32_t[], AlignedFree> sums;     // num_parts * kChunkPixels
+  DType dtype = DType::kInt8;
   int64_t pixels = 0;
 };
 
@@ -50,9 +58,12 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
                                                            const ConvInt8Params& p, int num_parts) {
   using namespace internal;
   if (!ConvInt8VnniSupported()) return UnavailableError("{}: this CPU has no AVX512-VNNI", kOp);
-  EP_RETURN_IF_ERROR(CheckDType(kOp, input, DType::kInt8));
-  EP_RETURN_IF_ERROR(CheckDType(kOp, filter, DType::kInt8));
-  EP_RETURN_IF_ERROR(CheckDType(kOp, output, DType::kInt8));
+  const DType dtype = input.dtype;
+  if (dtype != DType::kInt8 && dtype != DType::kUInt8)
+    return InvalidArgumentError("{}: input {} must be int8 or uint8", kOp, Describe(input));
+  const bool u8 = dtype == DType::kUInt8;
+  EP_RETURN_IF_ERROR(CheckDType(kOp, filter, dtype));
+  EP_RETURN_IF_ERROR(CheckDType(kOp, output, dtype));
   EP_RETURN_IF_ERROR(CheckTensor(kOp, filter));
   if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
     return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", kOp, Describe(input),
@@ -70,8 +81,19 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   if (fscale.size() != 1 && (fscale.size() != static_cast<size_t>(out_c) || filter.quant.axis != 0))
     return InvalidArgumentError("{}: filter {} needs one scale or one per output channel (axis 0)", kOp,
                                 Describe(filter));
-  for (int64_t zp : filter.quant.zero_point)
-    if (zp != 0) return InvalidArgumentError("{}: filter {} must be symmetric", kOp, Describe(filter));
+  // int8 filters are symmetric (TFLite's int8 spec); uint8 ones have one zero
+  // point, which enters the per-pixel term (ConvArgs::row_sum_mult).
+  int32_t filter_zp = 0;
+  const auto& fzp = filter.quant.zero_point;
+  if (u8) {
+    if (fzp.empty() || fzp[0] < 0 || fzp[0] > 255)
+      return InvalidArgumentError("{}: filter {} needs a zero point in [0, 255]", kOp, Describe(filter));
+    filter_zp = static_cast<int32_t>(fzp[0]);
+  }
+  for (int64_t zp : fzp)
+    if (zp != filter_zp)
+      return InvalidArgumentError("{}: filter {} must have {}", kOp, Describe(filter),
+                                  u8 ? "one zero point for every channel" : "zero points 0");
   if (bias != nullptr) {
     EP_RETURN_IF_ERROR(CheckDType(kOp, *bias, DType::kInt32));
     EP_RETURN_IF_ERROR(CheckElementCount(kOp, *bias, out_c));
@@ -102,37 +124,49 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   a.k = k_h * k_w * in_c;
   a.k_padded = (a.k + 3) / 4 * 4;
   a.n_blocks = (out_c + 15) / 16;
+  a.u8 = u8;
+  // Rows are read in place only when they need no K padding (in_c % 4 == 0):
+  // otherwise the last 4-byte group would read past the tensor.
+  a.direct = k_h == 1 && k_w == 1 && p.stride_height == 1 && p.stride_width == 1 && in_h == out_h &&
+             in_w == out_w && in_c % 4 == 0;
   const int channels = a.n_blocks * 16;
   impl->weights = AlignedArray<int8_t>(static_cast<size_t>(channels) * a.k_padded);
   impl->bias = AlignedArray<int32_t>(channels);
   impl->scale = AlignedArray<float>(channels);
-  const int8_t* w = filter.as<const int8_t>();
   const int k4 = a.k_padded / 4;
   for (int oc = 0; oc < out_c; ++oc) {
+    // Sum of (w - filter zero point) over the channel: the input zero point's term.
     int32_t sum = 0;
     for (int k = 0; k < a.k; ++k) {
-      const int8_t v = w[static_cast<int64_t>(oc) * a.k + k];
-      sum += v;
+      const int64_t at = static_cast<int64_t>(oc) * a.k + k;
+      const int32_t v = u8 ? static_cast<int32_t>(filter.as<const uint8_t>()[at]) : filter.as<const int8_t>()[at];
+      sum += v - filter_zp;
       const int64_t blk = oc / 16, lane = oc % 16;
-      impl->weights[((blk * k4 + k / 4) * 16 + lane) * 4 + k % 4] = v;
+      impl->weights[((blk * k4 + k / 4) * 16 + lane) * 4 + k % 4] =
+          static_cast<int8_t>(u8 ? v - 128 : v);
     }
     const int32_t b = bias != nullptr ? bias->as<const int32_t>()[oc] : 0;
-    impl->bias[oc] = b - (128 + qin.zero_point) * sum;
-    // XNNPACK's qc8 requantization scale, computed in float as it does.
+    // int8: the kernel's activations are x + 128 (conv_int8_vnni_impl.h).
+    impl->bias[oc] = b - (u8 ? qin.zero_point : qin.zero_point + 128) * sum;
+    // XNNPACK's requantization scale, computed in float as it does.
     const float scale = qin.scale * (fscale.size() == 1 ? fscale[0] : fscale[oc]) / qout.scale;
     if (!(scale > 0.0f && scale < 256.0f))
       return InvalidArgumentError("{}: channel {} requantization scale {} is out of range", kOp, oc, scale);
     impl->scale[oc] = scale;
   }
-  const IntRange range = QuantizedActivationRange(p.activation, DType::kInt8, qout);
+  const IntRange range = QuantizedActivationRange(p.activation, dtype, qout);
   a.packed_weights = impl->weights.get();
   a.bias = impl->bias.get();
   a.scale = impl->scale.get();
+  a.row_sum_mult = u8 ? 128 - filter_zp : 0;
   a.output_zero_point = qout.zero_point;
   a.act_min = range.min;
   a.act_max = range.max;
-  a.pad_value = static_cast<uint8_t>(qin.zero_point + 128);
-  impl->scratch = AlignedArray<uint8_t>(static_cast<size_t>(num_parts) * vnni::kChunkPixels * a.k_padded);
+  a.pad_value = static_cast<uint8_t>(qin.zero_point);
+  if (!a.direct)
+    impl->scratch = AlignedArray<uint8_t>(static_cast<size_t>(num_parts) * ScratchBytes(a));
+  impl->sums = AlignedArray<int32_t>(static_cast<size_t>(num_parts) * vnni::kChunkPixels);
+  impl->dtype = dtype;
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
   impl->pixels = static_cast<int64_t>(n) * out_h * out_w;
@@ -142,19 +176,32 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
 
 Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, int part) {
   const Impl& impl = *impl_;
-  if (input.shape != impl.input_shape || input.dtype != DType::kInt8 || input.data == nullptr)
+  if (input.shape != impl.input_shape || input.dtype != impl.dtype || input.data == nullptr)
     return InvalidArgumentError("{}: input {} differs from the planned shape", kOp, internal::Describe(input));
-  if (output.shape != impl.output_shape || output.dtype != DType::kInt8 || output.data == nullptr)
+  if (output.shape != impl.output_shape || output.dtype != impl.dtype || output.data == nullptr)
     return InvalidArgumentError("{}: output {} differs from the planned shape", kOp, internal::Describe(output));
   if (part < 0 || part >= num_parts_) return InvalidArgumentError("{}: part {} of {}", kOp, part, num_parts_);
   // Parts split the pixels in whole micro-tiles (7x7 layers have 49 pixels:
-  // splitting by 96-pixel chunks would leave all the work to one part).
+  // splitting by 96-pixel chunks would leave all the work to one part). With
+  // fewer than two micro-tiles of pixels per part (the 1x1 "fully connected"
+  // convs at the end of classifiers), parts split the channel tiles instead.
   const int64_t tiles = (impl.pixels + vnni::kRows - 1) / vnni::kRows;
-  const int64_t begin = std::min(impl.pixels, tiles * part / num_parts_ * vnni::kRows);
-  const int64_t end = std::min(impl.pixels, tiles * (part + 1) / num_parts_ * vnni::kRows);
-  if (begin < end)
-    vnni::RunPixels(impl.args, input.as<const int8_t>(), output.as<int8_t>(), begin, end,
-                    impl.scratch.get() + static_cast<int64_t>(part) * vnni::kChunkPixels * impl.args.k_padded);
+  int64_t begin = 0, end = impl.pixels;
+  int block_begin = 0, block_end = impl.args.n_blocks;
+  if (num_parts_ > 1 && tiles < 2 * num_parts_) {
+    const int channel_tiles = (impl.args.n_blocks + vnni::kBlocksPerTile - 1) / vnni::kBlocksPerTile;
+    block_begin = std::min(impl.args.n_blocks, channel_tiles * part / num_parts_ * vnni::kBlocksPerTile);
+    block_end = std::min(impl.args.n_blocks, channel_tiles * (part + 1) / num_parts_ * vnni::kBlocksPerTile);
+  } else {
+    begin = std::min(impl.pixels, tiles * part / num_parts_ * vnni::kRows);
+    end = std::min(impl.pixels, tiles * (part + 1) / num_parts_ * vnni::kRows);
+  }
+  uint8_t* scratch =
+      impl.scratch ? impl.scratch.get() + static_cast<int64_t>(part) * ScratchBytes(impl.args) : nullptr;
+  if (begin < end && block_begin < block_end)
+    vnni::RunPixels(impl.args, static_cast<const uint8_t*>(input.data), static_cast<uint8_t*>(output.data), begin,
+                    end, block_begin, block_end, scratch,
+                    impl.sums.get() + static_cast<int64_t>(part) * vnni::kChunkPixels);
   return OkStatus();
 }
 

@@ -1,12 +1,16 @@
-// int8 CONV_2D (int8 activations, symmetric per-channel or per-tensor int8
-// weights, int32 bias) on AVX512-VNNI (`vpdpbusd`). Written by the engine work
-// (not part of kernels.h): Debian's 2022 XNNPACK has no VNNI int8 kernels.
+// 8-bit CONV_2D on AVX512-VNNI (`vpdpbusd`), in TFLite's two quantized forms:
+// int8 activations with symmetric per-channel (or per-tensor) int8 weights, and
+// uint8 activations with uint8 weights that have a zero point (per-tensor
+// asymmetric, the older quantization); int32 bias either way. Written by the
+// engine work (not part of kernels.h): Debian's 2022 XNNPACK has no VNNI kernels.
 //
-// Method: im2col of a chunk of output pixels into uint8 rows (x + 128, K padded
-// to a multiple of 4; padded taps hold the input zero point, so they add 0 as
-// in TFLite), then a u8 x s8 GEMM with weights packed at load time as
-// [Cout/16][K/4][16][4]. The +128 is undone by a per-channel term folded into
-// the bias at load time: bias - (128 + input_zero_point) * sum(w).
+// Method: a u8 x s8 GEMM with weights packed at load time as
+// [Cout/16][K/4][16][4]. 1x1 stride-1 convs read the NHWC input in place;
+// others im2col a chunk of output pixels first (padded taps hold the input zero
+// point, so they add 0 as in TFLite). vpdpbusd's unsigned/signed operands are
+// handled without touching the activations: conv_int8_vnni_impl.h (ConvArgs)
+// gives the algebra, a per-pixel byte sum times a constant plus a per-channel
+// term folded into the bias.
 //
 // Requantization is XNNPACK's fp32 one (what LiteRT runs, and what this
 // engine's XNNPACK path did before): float(acc) * (input_scale * filter_scale
@@ -43,9 +47,10 @@ bool ConvInt8VnniSupported();
 
 class ConvInt8Vnni {
  public:
-  // input NHWC int8 (per-tensor), filter OHWI int8 constant (zero points 0,
-  // per-channel along axis 0 or per-tensor), bias int32 [Cout] or null, output
-  // NHWC int8 (per-tensor). Shapes are fixed from here on. The work is split
+  // input NHWC int8 or uint8 (per-tensor), filter OHWI of the same type,
+  // constant (int8: zero points 0; uint8: one zero point; scales per-channel
+  // along axis 0 or per-tensor), bias int32 [Cout] or null, output NHWC of the
+  // same type (per-tensor). Shapes are fixed from here on. The work is split
   // into `num_parts` independent parts (one per thread), each with its own scratch.
   static Result<std::unique_ptr<ConvInt8Vnni>> Create(const TensorView& input, const TensorView& filter,
                                                       const TensorView* bias, const TensorView& output,
