@@ -133,18 +133,34 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   impl->weights = AlignedArray<int8_t>(static_cast<size_t>(channels) * a.k_padded);
   impl->bias = AlignedArray<int32_t>(channels);
   impl->scale = AlignedArray<float>(channels);
-  const int k4 = a.k_padded / 4;
+  // Packing reads each channel's weights once, in order. Locals only: stores
+  // through int8_t* may alias anything, so fields read in the loop would be
+  // reloaded on every byte.
+  const int64_t k_total = a.k, k4 = a.k_padded / 4;
+  const auto* filter_bytes = static_cast<const uint8_t*>(filter.data);
+  int8_t* packed = impl->weights.get();
+  const uint8_t flip = u8 ? 0x80 : 0;  // uint8 weights enter the kernel as w - 128
   for (int oc = 0; oc < out_c; ++oc) {
+    const uint8_t* row = filter_bytes + static_cast<int64_t>(oc) * k_total;
+    int8_t* dst = packed + static_cast<int64_t>(oc / 16) * k4 * 64 + (oc % 16) * 4;
     // Sum of (w - filter zero point) over the channel: the input zero point's term.
-    int32_t sum = 0;
-    for (int k = 0; k < a.k; ++k) {
-      const int64_t at = static_cast<int64_t>(oc) * a.k + k;
-      const int32_t v = u8 ? static_cast<int32_t>(filter.as<const uint8_t>()[at]) : filter.as<const int8_t>()[at];
-      sum += v - filter_zp;
-      const int64_t blk = oc / 16, lane = oc % 16;
-      impl->weights[((blk * k4 + k / 4) * 16 + lane) * 4 + k % 4] =
-          static_cast<int8_t>(u8 ? v - 128 : v);
+    int32_t raw_sum = 0;
+    if (u8) {
+      for (int64_t k = 0; k < k_total; ++k) raw_sum += row[k];
+    } else {
+      for (int64_t k = 0; k < k_total; ++k) raw_sum += static_cast<int8_t>(row[k]);
     }
+    // Groups of 4 consecutive K values are one 32-bit lane of the kernel.
+    const uint32_t flip4 = flip * 0x01010101u;
+    int64_t k = 0;
+    for (; k + 4 <= k_total; k += 4) {
+      uint32_t group;
+      std::memcpy(&group, row + k, 4);
+      group ^= flip4;
+      std::memcpy(dst + (k / 4) * 64, &group, 4);
+    }
+    for (; k < k_total; ++k) dst[(k / 4) * 64 + k % 4] = static_cast<int8_t>(row[k] ^ flip);
+    const int32_t sum = raw_sum - static_cast<int32_t>(k_total) * filter_zp;
     const int32_t b = bias != nullptr ? bias->as<const int32_t>()[oc] : 0;
     // int8: the kernel's activations are x + 128 (conv_int8_vnni_impl.h).
     impl->bias[oc] = b - (u8 ? qin.zero_point : qin.zero_point + 128) * sum;
