@@ -60,5 +60,8 @@ std::unique_ptr<Backend> MakeOwnKernelBackend();
 // int8 CONV_2D with per-channel weights on our AVX512-VNNI kernel (placed
 // before XNNPACK). Null when the CPU has no AVX512-VNNI.
 std::unique_ptr<Backend> MakeVnniConvBackend();
+// fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
+// XNNPACK). Null when the CPU has no AVX512F.
+std::unique_ptr<Backend> MakeF32ConvBackend();
 
 }  // namespace edgepipe::engine

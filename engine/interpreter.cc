@@ -60,6 +60,9 @@ Status Interpreter::Build() {
   // EDGEPIPE_VNNI_CONV=0 keeps those convs on XNNPACK (for comparisons).
   if (const char* env = std::getenv("EDGEPIPE_VNNI_CONV"); env == nullptr || std::string_view(env) != "0")
     if (auto vnni = MakeVnniConvBackend()) backends_.push_back(std::move(vnni));
+  // fp32 convs likewise go to our AVX-512 kernels; EDGEPIPE_OWN_F32_CONV=0 keeps them on XNNPACK.
+  if (const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV"); env == nullptr || std::string_view(env) != "0")
+    if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {
