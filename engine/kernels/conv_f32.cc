@@ -87,7 +87,8 @@ struct ConvF32::Impl {
   f32conv::DepthwiseArgs dw{};
   f32conv::GemmArgs gemm{};
   std::vector<int32_t> input_shape, output_shape;
-  std::unique_ptr<float[], AlignedFree> weights, bias;
+  std::unique_ptr<float[], AlignedFree> weights, bias, alpha;
+  bool has_residual = false;
   std::unique_ptr<float[], AlignedFree> scratch;  // num_parts * chunk_pixels * k (im2col only)
   int64_t work = 0;       // depthwise: output rows; GEMM: output pixels
   int64_t grain = 1;      // parts split the work in multiples of this
@@ -103,9 +104,25 @@ ConvF32::~ConvF32() = default;
 
 Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const TensorView& filter,
                                                  const TensorView* bias, const TensorView& output,
-                                                 const ConvF32Params& p, int num_parts) {
+                                                 const ConvF32Params& p, int num_parts,
+                                                 const ConvF32Epilogue& epilogue) {
+  using namespace internal;
   f32conv::Geometry g{};
   EP_RETURN_IF_ERROR(MakeGeometry(kConvOp, input, filter, bias, output, p, num_parts, &g));
+  if (epilogue.residual != nullptr) {
+    EP_RETURN_IF_ERROR(CheckDType(kConvOp, *epilogue.residual, DType::kFloat32));
+    EP_RETURN_IF_ERROR(CheckSameShape(kConvOp, *epilogue.residual, output));
+  }
+  const TensorView* alpha = epilogue.prelu_alpha;
+  if (alpha != nullptr) {
+    EP_RETURN_IF_ERROR(CheckDType(kConvOp, *alpha, DType::kFloat32));
+    EP_RETURN_IF_ERROR(CheckTensor(kConvOp, *alpha));
+    const bool per_channel = alpha->rank() >= 1 && alpha->shape.back() == g.out_c &&
+                             alpha->num_elements() == static_cast<size_t>(g.out_c);
+    if (!per_channel && alpha->num_elements() != 1)
+      return InvalidArgumentError("{}: PRELU slopes {} must have one value or one per output channel ({})", kConvOp,
+                                  Describe(*alpha), g.out_c);
+  }
   if (filter.shape[0] != g.out_c || filter.shape[3] != g.in_c)
     return InvalidArgumentError("{}: filter {} does not match input {} and output {}", kConvOp,
                                 internal::Describe(filter), internal::Describe(input), internal::Describe(output));
@@ -123,6 +140,12 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
   impl->weights = AlignedArray<float>(static_cast<size_t>(channels) * a.k);
   impl->bias = AlignedArray<float>(channels);
   if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kConvOp);
+  if (alpha != nullptr) {
+    impl->alpha = AlignedArray<float>(channels);
+    if (impl->alpha == nullptr) return InternalError("{}: out of memory", kConvOp);
+    for (int oc = 0; oc < g.out_c; ++oc) impl->alpha[oc] = alpha->as<const float>()[alpha->num_elements() == 1 ? 0 : oc];
+  }
+  impl->has_residual = epilogue.residual != nullptr;
   // Weight tile t (64 channels, fewer in the last): [k][width_t], starting at t * 64 * k.
   const float* w = filter.as<const float>();
   for (int oc = 0; oc < g.out_c; ++oc) {
@@ -135,6 +158,7 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
   ActivationBounds(p.activation, &a.act_min, &a.act_max);
   a.weights = impl->weights.get();
   a.bias = impl->bias.get();
+  a.prelu_alpha = impl->alpha.get();
   if (!a.pointwise) {
     impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * a.chunk_pixels * a.k);
     if (impl->scratch == nullptr) return InternalError("{}: out of memory", kConvOp);
@@ -186,13 +210,20 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   return conv;
 }
 
-Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int part) {
+Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int part, const TensorView* residual) {
   const Impl& impl = *impl_;
   if (input.shape != impl.input_shape || input.dtype != DType::kFloat32 || input.data == nullptr)
     return InvalidArgumentError("{}: input {} differs from the planned shape", impl.op, internal::Describe(input));
   if (output.shape != impl.output_shape || output.dtype != DType::kFloat32 || output.data == nullptr)
     return InvalidArgumentError("{}: output {} differs from the planned shape", impl.op, internal::Describe(output));
   if (part < 0 || part >= num_parts_) return InvalidArgumentError("{}: part {} of {}", impl.op, part, num_parts_);
+  if ((residual != nullptr) != impl.has_residual)
+    return InvalidArgumentError("{}: {} residual was given, {} planned", impl.op, residual != nullptr ? "a" : "no",
+                                impl.has_residual ? "one" : "none");
+  if (residual != nullptr &&
+      (residual->shape != impl.output_shape || residual->dtype != DType::kFloat32 || residual->data == nullptr))
+    return InvalidArgumentError("{}: residual {} differs from the planned shape", impl.op,
+                                internal::Describe(*residual));
   const int64_t grains = (impl.work + impl.grain - 1) / impl.grain;
   const int64_t begin = std::min(impl.work, grains * part / num_parts_ * impl.grain);
   const int64_t end = std::min(impl.work, grains * (part + 1) / num_parts_ * impl.grain);
@@ -203,13 +234,14 @@ Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int p
     float* scratch = impl.scratch == nullptr
                          ? nullptr
                          : impl.scratch.get() + static_cast<int64_t>(part) * impl.gemm.chunk_pixels * impl.gemm.k;
-    f32conv::GemmPixels(impl.gemm, input.as<const float>(), output.as<float>(), begin, end, scratch);
+    f32conv::GemmPixels(impl.gemm, input.as<const float>(), output.as<float>(),
+                        residual != nullptr ? residual->as<const float>() : nullptr, begin, end, scratch);
   }
   return OkStatus();
 }
 
-Status ConvF32::Run(const TensorView& input, const TensorView& output) {
-  for (int part = 0; part < num_parts_; ++part) EP_RETURN_IF_ERROR(RunPart(input, output, part));
+Status ConvF32::Run(const TensorView& input, const TensorView& output, const TensorView* residual) {
+  for (int part = 0; part < num_parts_; ++part) EP_RETURN_IF_ERROR(RunPart(input, output, part, residual));
   return OkStatus();
 }
 

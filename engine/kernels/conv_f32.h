@@ -11,7 +11,9 @@
 // load time in 64-channel tiles; 1x1 stride-1 convs read the input rows
 // directly, others im2col a chunk of pixels first.
 // Accumulation starts from the bias and runs over taps (and input channels)
-// in TFLite's order, one fused multiply-add each.
+// in TFLite's order, one fused multiply-add each. A CONV_2D may take over the
+// ADD and PRELU that follow it (ConvF32Epilogue): the output is then written
+// once instead of being read and written twice more.
 #pragma once
 
 #include <cstdint>
@@ -35,13 +37,24 @@ struct ConvF32Params {
 // True when the CPU has AVX512F (the kernels' only code path); Create fails otherwise.
 bool ConvF32Supported();
 
+// Ops fused after a CONV_2D: output = prelu(act(conv + bias + residual)),
+// where act is ConvF32Params::activation.
+struct ConvF32Epilogue {
+  // A tensor of the output's shape (an ADD's other operand), passed to Run.
+  const TensorView* residual = nullptr;
+  // PRELU slopes: float32 constant, one per output channel (shape [..., C]
+  // with ones before) or a single one.
+  const TensorView* prelu_alpha = nullptr;
+};
+
 class ConvF32 {
  public:
   // CONV_2D: input NHWC float32, filter OHWI float32 constant with I equal to
   // the input channels (no groups), bias float32 [O] or null, output NHWC.
   static Result<std::unique_ptr<ConvF32>> Create(const TensorView& input, const TensorView& filter,
                                                  const TensorView* bias, const TensorView& output,
-                                                 const ConvF32Params& params, int num_parts = 1);
+                                                 const ConvF32Params& params, int num_parts = 1,
+                                                 const ConvF32Epilogue& epilogue = {});
   // DEPTHWISE_CONV_2D with depth multiplier 1: filter [1, KH, KW, C].
   static Result<std::unique_ptr<ConvF32>> CreateDepthwise(const TensorView& input, const TensorView& filter,
                                                           const TensorView* bias, const TensorView& output,
@@ -51,9 +64,10 @@ class ConvF32 {
   // The work is split into num_parts independent parts (one per thread, each
   // with its own scratch); parts may run concurrently.
   int num_parts() const { return num_parts_; }
-  Status RunPart(const TensorView& input, const TensorView& output, int part);
+  // residual: required exactly when the epilogue has one.
+  Status RunPart(const TensorView& input, const TensorView& output, int part, const TensorView* residual = nullptr);
   // Runs every part on the calling thread.
-  Status Run(const TensorView& input, const TensorView& output);
+  Status Run(const TensorView& input, const TensorView& output, const TensorView* residual = nullptr);
 
   struct Impl;
 

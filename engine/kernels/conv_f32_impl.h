@@ -32,15 +32,18 @@ struct GemmArgs {
   Geometry g;
   int32_t k;              // k_h * k_w * in_c: the GEMM depth
   bool pointwise;         // 1x1, stride 1, no padding: the input rows are the GEMM rows
-  int32_t chunk_pixels;   // pixels im2col'd (or walked) per chunk; multiple of 24
+  int32_t chunk_pixels;   // pixels per chunk (pointwise) or per im2col batch; multiple of 24
   const float* weights;   // per 64-channel tile t: [k][width_t], width_t = min(64, 16 * blocks left)
   const float* bias;      // [ceil(out_c / 16) * 16]
-  float act_min, act_max;
+  const float* prelu_alpha;  // [ceil(out_c / 16) * 16] or null: fused PRELU
+  float act_min, act_max;    // applied after the residual
 };
 
-// Computes output pixels [pixel_begin, pixel_end) of the flattened N*OH*OW.
+// Computes output pixels [pixel_begin, pixel_end) of the flattened N*OH*OW;
+// ranges not starting on an output row are fine. residual: null, or a tensor
+// of the output's shape added before the activation (a fused ADD).
 // scratch: chunk_pixels * k floats (unused when pointwise), 64-byte aligned.
-void GemmPixels(const GemmArgs& args, const float* input, float* output, int64_t pixel_begin, int64_t pixel_end,
-                float* scratch);
+void GemmPixels(const GemmArgs& args, const float* input, float* output, const float* residual, int64_t pixel_begin,
+                int64_t pixel_end, float* scratch);
 
 }  // namespace edgepipe::engine::kernels::f32conv
