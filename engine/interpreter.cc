@@ -142,6 +142,16 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
     if (!extend) pending.push_back({chosen, {}});
     pending.back().ops.push_back(static_cast<int>(i));
     op.step = static_cast<int>(pending.size()) - 1;
+    // Ops the backend fuses into this one's step are not partitioned.
+    int fused = options_.preserve_all_tensors ? 0 : chosen->FusedSuccessors(plan, static_cast<int>(i));
+    while (fused > 0 && i + 1 < plan.ops.size()) {
+      PlanOp& next = plan.ops[++i];
+      if (!next.live) continue;
+      next.backend = chosen->name();
+      next.step = op.step;
+      pending.back().ops.push_back(static_cast<int>(i));
+      --fused;
+    }
   }
 
   // Which tensors need arena memory: those crossing a step boundary, those an
@@ -164,7 +174,9 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
     const bool crosses = std::any_of(steps.begin(), steps.end(), [&](int s) { return s != steps[0]; });
     const bool touched_by_own = std::any_of(steps.begin(), steps.end(),
                                             [&](int s) { return !pending[s].backend->groups_ops(); });
-    if (crosses || touched_by_own) {
+    // Produced and consumed inside one step: XNNPACK's workspace or a fused epilogue.
+    const bool internal = !crosses && steps.size() > 1 && tensor.producer >= 0;
+    if (crosses || (touched_by_own && !internal)) {
       tensor.needs_slot = true;
       first_use[t] = *std::min_element(steps.begin(), steps.end());
       last_use[t] = *std::max_element(steps.begin(), steps.end());

@@ -89,7 +89,8 @@ struct ConvF32::Impl {
   std::vector<int32_t> input_shape, output_shape;
   std::unique_ptr<float[], AlignedFree> weights, bias, alpha;
   bool has_residual = false;
-  std::unique_ptr<float[], AlignedFree> scratch;  // num_parts * chunk_pixels * k (im2col only)
+  std::unique_ptr<float[], AlignedFree> scratch;  // num_parts * scratch_floats
+  int64_t scratch_floats = 0;                     // per part
   int64_t work = 0;       // depthwise: output rows; GEMM: output pixels
   int64_t grain = 1;      // parts split the work in multiples of this
   std::string_view op;
@@ -160,7 +161,8 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
   a.bias = impl->bias.get();
   a.prelu_alpha = impl->alpha.get();
   if (!a.pointwise) {
-    impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * a.chunk_pixels * a.k);
+    impl->scratch_floats = static_cast<int64_t>(a.chunk_pixels) * a.k;
+    impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * impl->scratch_floats);
     if (impl->scratch == nullptr) return InternalError("{}: out of memory", kConvOp);
   }
   impl->work = static_cast<int64_t>(g.batches) * g.out_h * g.out_w;
@@ -201,6 +203,12 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   ActivationBounds(p.activation, &a.act_min, &a.act_max);
   a.weights = impl->weights.get();
   a.bias = impl->bias.get();
+  // Every column a tile reads: the image after pad_left zero columns, then
+  // zeros up to the last output's window end.
+  a.padded_w = std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.k_w - 1) * g.dil_w + 1);
+  impl->scratch_floats = static_cast<int64_t>(g.k_h + 1) * a.c_blocks * a.padded_w * 16;
+  impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * impl->scratch_floats);
+  if (impl->scratch == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
   impl->work = static_cast<int64_t>(g.batches) * g.out_h;
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
@@ -228,12 +236,10 @@ Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int p
   const int64_t begin = std::min(impl.work, grains * part / num_parts_ * impl.grain);
   const int64_t end = std::min(impl.work, grains * (part + 1) / num_parts_ * impl.grain);
   if (begin >= end) return OkStatus();
+  float* scratch = impl.scratch == nullptr ? nullptr : impl.scratch.get() + part * impl.scratch_floats;
   if (impl.depthwise) {
-    f32conv::DepthwiseRows(impl.dw, input.as<const float>(), output.as<float>(), begin, end);
+    f32conv::DepthwiseRows(impl.dw, input.as<const float>(), output.as<float>(), begin, end, scratch);
   } else {
-    float* scratch = impl.scratch == nullptr
-                         ? nullptr
-                         : impl.scratch.get() + static_cast<int64_t>(part) * impl.gemm.chunk_pixels * impl.gemm.k;
     f32conv::GemmPixels(impl.gemm, input.as<const float>(), output.as<float>(),
                         residual != nullptr ? residual->as<const float>() : nullptr, begin, end, scratch);
   }
