@@ -29,20 +29,16 @@ Result<kernels::FusedActivation> ToActivation(Activation a) {
 class F32ConvStep final : public Step {
  public:
   F32ConvStep(std::unique_ptr<kernels::ConvF32> conv, TensorView input, TensorView output,
-              std::optional<TensorView> residual, pthreadpool_t pool, std::string label)
+              std::optional<TensorView> residual, pthreadpool_t pool, bool yield_workers, std::string label)
       : conv_(std::move(conv)), input_(std::move(input)), output_(std::move(output)),
-        residual_(std::move(residual)), pool_(pool), label_(std::move(label)) {}
+        residual_(std::move(residual)), pool_(pool), yield_workers_(yield_workers), label_(std::move(label)) {}
 
   Status Run() override {
     if (conv_->num_parts() == 1 || pool_ == nullptr) return Check(conv_->Run(input_, output_, Residual()));
     status_ = OkStatus();
-    // Workers sleep after the step instead of spinning, as after XNNPACK's
-    // operators (XNN_FLAG_YIELD_WORKERS): Debian's pthreadpool spins for
-    // ~24 ms, and with a third runnable thread on the 2 vCPUs the spinning
-    // worker took the caller's CPU between steps (palm: 3 ms -> 250 ms).
     pthreadpool_parallelize_1d(
         pool_, [](void* self, size_t part) { static_cast<F32ConvStep*>(self)->RunPart(part); }, this,
-        static_cast<size_t>(conv_->num_parts()), PTHREADPOOL_FLAG_YIELD_WORKERS);
+        static_cast<size_t>(conv_->num_parts()), yield_workers_ ? PTHREADPOOL_FLAG_YIELD_WORKERS : 0);
     return Check(status_);
   }
 
@@ -59,6 +55,7 @@ class F32ConvStep final : public Step {
   TensorView input_, output_;
   std::optional<TensorView> residual_;
   pthreadpool_t pool_;
+  bool yield_workers_;
   std::string label_;
   Status status_;
 };
@@ -94,9 +91,14 @@ class F32ConvBackend final : public Backend {
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
                                         const BackendContext& context) const override {
     if (ops.empty()) return InternalError("no op to compile");
-    const Epilogue epilogue = FindEpilogue(plan, ops[0]);
-    if (!std::equal(ops.begin() + 1, ops.end(), epilogue.ops.begin(), epilogue.ops.end()))
-      return InternalError("{}: ops {} are not its fusable epilogue", OpLabel(plan.ops[ops[0]]), ops.size() - 1);
+    // Alone when the interpreter did not fuse (preserve_all_tensors).
+    Epilogue epilogue;
+    if (ops.size() > 1) {
+      epilogue = FindEpilogue(plan, ops[0]);
+      if (!std::equal(ops.begin() + 1, ops.end(), epilogue.ops.begin(), epilogue.ops.end()))
+        return InternalError("{}: the {} ops after it are not its fusable epilogue", OpLabel(plan.ops[ops[0]]),
+                             ops.size() - 1);
+    }
     EP_ASSIGN_OR_RETURN(auto conv, Prepare(plan, ops[0], context, epilogue));
     const PlanOp& op = plan.ops[ops[0]];
     const PlanOp& last = plan.ops[ops.back()];
@@ -104,9 +106,16 @@ class F32ConvBackend final : public Backend {
     if (epilogue.residual >= 0) residual = plan.tensors[epilogue.residual].view;
     std::string label = OpLabel(op);
     for (int e : epilogue.ops) label += " + " + OpLabel(plan.ops[e]);
-    return std::unique_ptr<Step>(std::make_unique<F32ConvStep>(std::move(conv), plan.tensors[op.inputs[0]].view,
-                                                               plan.tensors[last.outputs[0]].view, std::move(residual),
-                                                               context.threadpool, std::move(label)));
+    // Workers sleep after the step instead of spinning (Debian's pthreadpool
+    // spins ~24 ms), as after XNNPACK's operators (XNN_FLAG_YIELD_WORKERS),
+    // unless the next op is another of ours: with a third runnable thread on
+    // the 2 vCPUs, workers spinning through other steps took the caller's CPU
+    // (palm: 3 ms -> 250 ms); between two of our steps they find work at once.
+    const int next = NextLiveOp(plan, ops.back());
+    const bool yield_workers = next < 0 || !Supports(plan, plan.ops[next], nullptr);
+    return std::unique_ptr<Step>(std::make_unique<F32ConvStep>(
+        std::move(conv), plan.tensors[op.inputs[0]].view, plan.tensors[last.outputs[0]].view, std::move(residual),
+        context.threadpool, yield_workers, std::move(label)));
   }
 
   // Create checks what Supports does not (output size, bias length): an op it

@@ -21,6 +21,8 @@ struct Case {
   bool same;
   FusedActivation act;
   bool with_bias = true;
+  bool residual = false;    // fused ADD (conv only)
+  int prelu_slopes = 0;     // fused PRELU: 0 none, 1 scalar, cout per channel (conv only)
 };
 
 void Bounds(FusedActivation a, double* lo, double* hi) {
@@ -36,7 +38,7 @@ struct Expected {
 };
 
 Expected Reference(const TensorView& in, const TensorView& filter, const TensorView* bias, const TensorView& out,
-                   const ConvF32Params& p, bool depthwise) {
+                   const ConvF32Params& p, bool depthwise, const ConvF32Epilogue& epilogue = {}) {
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int kh = filter.shape[1], kw = filter.shape[2];
   const int oh = out.shape[1], ow = out.shape[2], oc = out.shape[3];
@@ -73,7 +75,17 @@ Expected Reference(const TensorView& in, const TensorView& filter, const TensorV
               }
             }
           const size_t i = ((static_cast<size_t>(b) * oh + oy) * ow + ox) * oc + c;
-          e.value[i] = std::clamp(acc, lo, hi);
+          if (epilogue.residual != nullptr) {
+            const double r = epilogue.residual->as<const float>()[i];
+            acc += r, mag += std::abs(r);
+          }
+          acc = std::clamp(acc, lo, hi);
+          if (epilogue.prelu_alpha != nullptr && acc < 0) {
+            const TensorView& alpha = *epilogue.prelu_alpha;
+            const double slope = alpha.as<const float>()[alpha.num_elements() == 1 ? 0 : c];
+            acc *= slope, mag *= std::abs(slope);
+          }
+          e.value[i] = acc;
           e.magnitude[i] = mag;
         }
   return e;
@@ -111,11 +123,18 @@ void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts) {
   p.same_padding = k.same;
   p.activation = k.act;
   const TensorView* b = k.with_bias ? &bias.view : nullptr;
+  TestTensor residual = Output(DType::kFloat32, {k.n, oh, ow, cout}, "residual");
+  for (size_t i = 0; i < residual.view.num_elements(); ++i) residual.view.as<float>()[i] = value(rng);
+  TestTensor alpha = Output(DType::kFloat32, {1, 1, std::max(k.prelu_slopes, 1)}, "alpha");
+  for (int c = 0; c < k.prelu_slopes; ++c) alpha.view.as<float>()[c] = value(rng) * 0.25f;
+  ConvF32Epilogue epilogue;
+  if (k.residual) epilogue.residual = &residual.view;
+  if (k.prelu_slopes > 0) epilogue.prelu_alpha = &alpha.view;
   auto conv = depthwise ? ConvF32::CreateDepthwise(in, filter, b, out, p, num_parts)
-                        : ConvF32::Create(in, filter, b, out, p, num_parts);
+                        : ConvF32::Create(in, filter, b, out, p, num_parts, epilogue);
   ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-  ASSERT_TRUE((*conv)->Run(in, out).ok());
-  const Expected want = Reference(in, filter, b, out, p, depthwise);
+  ASSERT_TRUE((*conv)->Run(in, out, epilogue.residual).ok());
+  const Expected want = Reference(in, filter, b, out, p, depthwise, epilogue);
   const std::vector<float> got = out.Values<float>();
   ASSERT_EQ(got.size(), want.value.size());
   int mismatches = 0;
@@ -201,6 +220,21 @@ TEST_F(ConvF32Test, PartsAndRandomShapes) {
   }
 }
 
+TEST_F(ConvF32Test, FusedAddAndPrelu) {
+  std::mt19937 rng(6);
+  // residual and/or PRELU (per channel or one slope), with and without a clamp in between.
+  const Case cases[] = {
+      {1, 96, 96, 32, 32, 1, 1, 1, 1, 1, true, A::kNone, true, true, 32},
+      {1, 12, 12, 256, 256, 1, 1, 1, 1, 1, true, A::kNone, true, true, 256},
+      {1, 13, 7, 20, 37, 1, 1, 1, 1, 1, true, A::kRelu6, true, true, 37},
+      {1, 9, 11, 17, 70, 1, 1, 1, 1, 1, true, A::kNone, true, true, 0},
+      {1, 9, 11, 17, 70, 1, 1, 1, 1, 1, true, A::kReluN1To1, true, false, 1},
+      {1, 40, 40, 3, 32, 5, 5, 2, 2, 1, true, A::kNone, true, false, 32},
+      {2, 11, 10, 6, 19, 3, 3, 1, 1, 1, true, A::kRelu, true, true, 0},
+  };
+  for (int i = 0; i < static_cast<int>(std::size(cases)); ++i) RunCase(cases[i], /*depthwise=*/false, rng, 1 + i % 2);
+}
+
 TEST_F(ConvF32Test, RejectsMismatchedShapes) {
   TestTensor in = Output(DType::kFloat32, {1, 4, 4, 8}, "input");
   TestTensor filter = Output(DType::kFloat32, {4, 1, 1, 6}, "filter");
@@ -217,6 +251,16 @@ TEST_F(ConvF32Test, RejectsMismatchedShapes) {
   auto conv = ConvF32::CreateDepthwise(in, dw8, nullptr, Output(DType::kFloat32, {1, 4, 4, 8}, "o"), same, 1);
   ASSERT_TRUE(conv.ok());
   EXPECT_FALSE((*conv)->Run(in, small).ok());
+  // A planned residual must be given, with the output's shape; slopes must fit the channels.
+  TestTensor pw = Output(DType::kFloat32, {8, 1, 1, 8}, "filter");
+  TestTensor out8 = Output(DType::kFloat32, {1, 4, 4, 8}, "o");
+  TestTensor slopes3 = Output(DType::kFloat32, {3}, "alpha");
+  EXPECT_FALSE(ConvF32::Create(in, pw, nullptr, out8, {}, 1, {.residual = nullptr, .prelu_alpha = &slopes3.view}).ok());
+  EXPECT_FALSE(ConvF32::Create(in, pw, nullptr, out8, {}, 1, {.residual = &small.view}).ok());
+  auto with_residual = ConvF32::Create(in, pw, nullptr, out8, {}, 1, {.residual = &out8.view});
+  ASSERT_TRUE(with_residual.ok()) << with_residual.status().ToString();
+  EXPECT_FALSE((*with_residual)->Run(in, out8).ok());
+  EXPECT_FALSE((*with_residual)->Run(in, out8, &small.view).ok());
 }
 
 }  // namespace
