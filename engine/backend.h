@@ -42,6 +42,14 @@ class Backend {
   // Whether this backend can run `op` as planned. When it cannot, `why` may say
   // why (used when no backend claims an op).
   virtual bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const = 0;
+  // How many of the live ops right after `op` (execution order) this backend
+  // runs inside op's step, e.g. an ADD and a PRELU applied in a convolution's
+  // epilogue. Called for ops it Supports; those ops are then compiled with op
+  // and their intermediate tensors get no memory.
+  virtual int FusedSuccessors(const Plan& plan, int op) const {
+    (void)plan, (void)op;
+    return 0;
+  }
   // Compiles ops (indices into plan.ops, in execution order) into a step.
   // Tensors needing arena memory already point into the arena.
   virtual Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
@@ -65,5 +73,8 @@ std::unique_ptr<Backend> MakeOwnKernelBackend();
 // int8 (symmetric weights) and uint8 (asymmetric) CONV_2D on our AVX512-VNNI kernel (placed
 // before XNNPACK). Null when the CPU has no AVX512-VNNI.
 std::unique_ptr<Backend> MakeVnniConvBackend();
+// fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
+// XNNPACK). Null when the CPU has no AVX512F.
+std::unique_ptr<Backend> MakeF32ConvBackend();
 
 }  // namespace edgepipe::engine

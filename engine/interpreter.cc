@@ -57,6 +57,9 @@ Status Interpreter::Build() {
   // EDGEPIPE_VNNI_CONV=0 keeps those convs on XNNPACK (for comparisons).
   if (const char* env = std::getenv("EDGEPIPE_VNNI_CONV"); env == nullptr || std::string_view(env) != "0")
     if (auto vnni = MakeVnniConvBackend()) backends_.push_back(std::move(vnni));
+  // fp32 convs likewise go to our AVX-512 kernels; EDGEPIPE_OWN_F32_CONV=0 keeps them on XNNPACK.
+  if (const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV"); env == nullptr || std::string_view(env) != "0")
+    if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {
@@ -136,13 +139,33 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
     if (!extend) pending.push_back({chosen, {}});
     pending.back().ops.push_back(static_cast<int>(i));
     op.step = static_cast<int>(pending.size()) - 1;
+    // Ops the backend fuses into this one's step are not partitioned.
+    int fused = options_.preserve_all_tensors ? 0 : chosen->FusedSuccessors(plan, static_cast<int>(i));
+    while (fused > 0 && i + 1 < plan.ops.size()) {
+      PlanOp& next = plan.ops[++i];
+      if (!next.live) continue;
+      next.backend = chosen->name();
+      next.step = op.step;
+      pending.back().ops.push_back(static_cast<int>(i));
+      --fused;
+    }
   }
 
   // Every activation tensor lives in our one arena, placed by lifetime in op
   // order, XNNPACK's intermediates included (as external values): left to
   // XNNPACK, each runtime kept its own unshared workspace (palm: 17 MB, paged in
   // on the first invoke) instead of the few MB our lifetime placement needs.
+  // An own-kernel step with fused ops (a conv with its ADD/PRELU epilogue) runs
+  // them all at once: its tensors are live from the step's first op to its last.
+  // XNNPACK runs its ops one after another, so there the op is the unit.
   const int num_ops = static_cast<int>(plan.ops.size());
+  std::vector<int> op_begin(num_ops), op_end(num_ops);
+  for (int i = 0; i < num_ops; ++i) op_begin[i] = op_end[i] = i;
+  for (const PendingStep& p : pending) {
+    if (p.backend->groups_ops() || p.ops.size() < 2) continue;
+    const auto [lo, hi] = std::minmax_element(p.ops.begin(), p.ops.end());
+    for (int i : p.ops) op_begin[i] = *lo, op_end[i] = *hi;
+  }
   std::vector<int> first_use(plan.tensors.size(), num_ops), last_use(plan.tensors.size(), -1);
   for (size_t t = 0; t < plan.tensors.size(); ++t) {
     PlanTensor& tensor = plan.tensors[t];
@@ -154,12 +177,20 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
       continue;
     }
     if (tensor.producer < 0 && tensor.consumers.empty()) continue;
+    // Produced and consumed inside one fused own-kernel step (a conv's ADD or
+    // PRELU epilogue): it never exists in memory.
+    if (tensor.producer >= 0 && !tensor.consumers.empty()) {
+      const int step = plan.ops[tensor.producer].step;
+      const bool inside = std::all_of(tensor.consumers.begin(), tensor.consumers.end(),
+                                      [&](int c) { return plan.ops[c].step == step; });
+      if (inside && !pending[step].backend->groups_ops()) continue;
+    }
     tensor.needs_slot = true;
-    first_use[t] = tensor.producer >= 0 ? tensor.producer : 0;
-    last_use[t] = first_use[t];
+    first_use[t] = tensor.producer >= 0 ? op_begin[tensor.producer] : 0;
+    last_use[t] = tensor.producer >= 0 ? op_end[tensor.producer] : 0;
     for (int c : tensor.consumers) {
-      first_use[t] = std::min(first_use[t], c);
-      last_use[t] = std::max(last_use[t], c);
+      first_use[t] = std::min(first_use[t], op_begin[c]);
+      last_use[t] = std::max(last_use[t], op_end[c]);
     }
   }
   arena_bytes_ = PlaceInArena(plan, first_use, last_use, kXnnExtraBytes);

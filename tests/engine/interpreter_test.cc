@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 #include "engine/backend.h"
+#include "engine/kernels/conv_f32.h"
 #include "engine/kernels/conv_int8_vnni.h"
 #include "engine/threading/thread_pool.h"
 #include "tests/engine/test_models.h"
@@ -99,6 +101,13 @@ TEST(InterpreterTest, TwoThreadsGiveTheOutputsOfOne) {
   }
 }
 
+// Where fp32 CONV_2D / DEPTHWISE_CONV_2D run: our AVX-512 kernels when the
+// CPU has AVX512F and EDGEPIPE_OWN_F32_CONV is not 0, else XNNPACK.
+const char* F32ConvBackend() {
+  const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV");
+  return kernels::ConvF32Supported() && (env == nullptr || std::string_view(env) != "0") ? "own" : "XNNPACK";
+}
+
 struct PlanCase {
   const char* file;
   // An op name -> backend all its instances use; "vnni": the own AVX512-VNNI
@@ -154,8 +163,13 @@ INSTANTIATE_TEST_SUITE_P(
     AllModels, SharedModelPlanTest,
     ::testing::Values(
         PlanCase{"face_detection_short_range.tflite",
-                 {{"DEQUANTIZE", "folded"}, {"CONV_2D", "XNNPACK"}, {"CONCATENATION", "own"}, {"RELU", "fused"}}},
-        PlanCase{"palm_detection_lite.tflite", {{"DEQUANTIZE", "folded"}, {"PRELU", "XNNPACK"}}},
+                 {{"DEQUANTIZE", "folded"},
+                  {"CONV_2D", F32ConvBackend()},
+                  {"DEPTHWISE_CONV_2D", F32ConvBackend()},
+                  {"CONCATENATION", "own"},
+                  {"RELU", "fused"}}},
+        PlanCase{"palm_detection_lite.tflite",
+                 {{"DEQUANTIZE", "folded"}, {"CONV_2D", F32ConvBackend()}, {"DEPTHWISE_CONV_2D", F32ConvBackend()}}},
         PlanCase{"mobilenet_v1_0.25_128_quant.tflite",
                  {{"CONV_2D", "vnni"}, {"SOFTMAX", "own"}, {"AVERAGE_POOL_2D", "own"}}},
         PlanCase{"mobilenet_v2_1.0_224_quant.tflite", {{"CONV_2D", "vnni"}, {"ADD", "XNNPACK"}}},
@@ -198,6 +212,44 @@ TEST(InterpreterTest, PreserveAllTensorsExposesIntermediates) {
   EXPECT_EQ((*preserving)->num_steps(), live_ops);
   for (size_t t = 0; t < (*preserving)->num_tensors(); ++t)
     EXPECT_NE((*preserving)->tensor(static_cast<int>(t)), nullptr) << t;
+}
+
+// palm detection's blocks end in CONV_2D -> ADD -> PRELU; the fp32 conv
+// backend runs the three as one step. Without fusion (preserve_all_tensors
+// keeps every intermediate) the same kernels must give identical outputs.
+TEST(InterpreterTest, FusedConvEpilogueMatchesSeparateOps) {
+  if (std::string_view(F32ConvBackend()) != "own") GTEST_SKIP() << "fp32 convs run on XNNPACK here";
+  const std::string path = edgepipe::testing::ModelPath("palm_detection_lite.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  for (int threads : {1, 2}) {
+    auto fused = Interpreter::Create(*model, {.num_threads = threads});
+    auto separate = Interpreter::Create(*model, {.num_threads = threads, .preserve_all_tensors = true});
+    ASSERT_TRUE(fused.ok()) << fused.status();
+    ASSERT_TRUE(separate.ok()) << separate.status();
+    int conv_add_prelu = 0, conv_prelu = 0;
+    (*fused)->set_profile_listener([&](const StepProfile& p) {
+      if (p.op_names == std::vector<std::string>{"CONV_2D", "ADD", "PRELU"}) ++conv_add_prelu;
+      if (p.op_names == std::vector<std::string>{"CONV_2D", "PRELU"}) ++conv_prelu;
+    });
+    // A smooth image-like input: values in [-1, 1].
+    for (Interpreter* it : {fused->get(), separate->get()}) {
+      const TensorView& in = it->input(0);
+      float* x = in.as<float>();
+      for (size_t i = 0; i < in.num_elements(); ++i) x[i] = static_cast<float>((i * 7919 % 2000) / 1000.0 - 1.0);
+      ASSERT_TRUE(it->Invoke().ok());
+    }
+    EXPECT_GE(conv_add_prelu, 10);
+    EXPECT_GE(conv_prelu, 1);
+    ASSERT_EQ((*fused)->num_outputs(), (*separate)->num_outputs());
+    for (size_t o = 0; o < (*fused)->num_outputs(); ++o) {
+      const TensorView& a = (*fused)->output(o);
+      const TensorView& b = (*separate)->output(o);
+      ASSERT_EQ(a.num_bytes(), b.num_bytes());
+      EXPECT_EQ(std::memcmp(a.data, b.data, a.num_bytes()), 0) << "output " << o;
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,233 @@
+// fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels
+// (engine/kernels/conv_f32.h), ahead of XNNPACK: Debian's 2022 XNNPACK runs
+// them up to 2x slower than LiteRT's. One conv per step, with the ADD and
+// PRELU that follow a CONV_2D fused into its epilogue (palm detection's
+// blocks end in CONV_2D -> ADD -> PRELU: three passes over the tensor become
+// one); with a thread pool the conv's rows or pixels are split into one part
+// per thread.
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "engine/backend.h"
+#include "engine/kernels/conv_f32.h"
+
+namespace edgepipe::engine {
+namespace {
+
+Result<kernels::FusedActivation> ToActivation(Activation a) {
+  switch (a) {
+    case Activation::kNone: return kernels::FusedActivation::kNone;
+    case Activation::kRelu: return kernels::FusedActivation::kRelu;
+    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
+    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
+    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
+  }
+}
+
+class F32ConvStep final : public Step {
+ public:
+  F32ConvStep(std::unique_ptr<kernels::ConvF32> conv, TensorView input, TensorView output,
+              std::optional<TensorView> residual, pthreadpool_t pool, std::string label)
+      : conv_(std::move(conv)), input_(std::move(input)), output_(std::move(output)),
+        residual_(std::move(residual)), pool_(pool), label_(std::move(label)) {}
+
+  Status Run() override {
+    if (conv_->num_parts() == 1 || pool_ == nullptr) return Check(conv_->Run(input_, output_, Residual()));
+    status_ = OkStatus();
+    pthreadpool_parallelize_1d(
+        pool_, [](void* self, size_t part) { static_cast<F32ConvStep*>(self)->RunPart(part); }, this,
+        static_cast<size_t>(conv_->num_parts()), 0);
+    return Check(status_);
+  }
+
+ private:
+  void RunPart(size_t part) {
+    // Validation (shapes only) fails identically in every part: part 0 reports.
+    Status s = conv_->RunPart(input_, output_, static_cast<int>(part), Residual());
+    if (part == 0) status_ = std::move(s);
+  }
+  Status Check(Status s) const { return s.ok() ? s : s.WithContext(label_); }
+  const TensorView* Residual() const { return residual_ ? &*residual_ : nullptr; }
+
+  std::unique_ptr<kernels::ConvF32> conv_;
+  TensorView input_, output_;
+  std::optional<TensorView> residual_;
+  pthreadpool_t pool_;
+  std::string label_;
+  Status status_;
+};
+
+class F32ConvBackend final : public Backend {
+ public:
+  const char* name() const override { return "own"; }
+  bool groups_ops() const override { return false; }
+
+  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
+    (void)why;  // XNNPACK comes next; no need to explain.
+    const bool depthwise = op.code == builtin::kDepthwiseConv2D;
+    if ((op.code != builtin::kConv2D && !depthwise) || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
+    const TensorView& in = plan.tensors[op.inputs[0]].view;
+    const PlanTensor& filter = plan.tensors[op.inputs[1]];
+    const TensorView& out = plan.tensors[op.outputs[0]].view;
+    if (in.dtype != DType::kFloat32 || out.dtype != DType::kFloat32 || in.rank() != 4) return false;
+    if (!filter.is_constant || filter.view.dtype != DType::kFloat32 || filter.view.rank() != 4 ||
+        filter.view.shape[3] != in.shape[3])  // grouped convolutions and depth multipliers stay on XNNPACK
+      return false;
+    if (depthwise && filter.view.shape[0] != 1) return false;
+    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+      const PlanTensor& bias = plan.tensors[op.inputs[2]];
+      if (!bias.is_constant || bias.view.dtype != DType::kFloat32) return false;
+    }
+    return ToActivation(op.options.activation).ok();
+  }
+
+  int FusedSuccessors(const Plan& plan, int index) const override {
+    return static_cast<int>(FindEpilogue(plan, index).ops.size());
+  }
+
+  Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
+                                        const BackendContext& context) const override {
+    if (ops.empty()) return InternalError("no op to compile");
+    // Alone when the interpreter did not fuse (preserve_all_tensors).
+    Epilogue epilogue;
+    if (ops.size() > 1) {
+      epilogue = FindEpilogue(plan, ops[0]);
+      if (!std::equal(ops.begin() + 1, ops.end(), epilogue.ops.begin(), epilogue.ops.end()))
+        return InternalError("{}: the {} ops after it are not its fusable epilogue", OpLabel(plan.ops[ops[0]]),
+                             ops.size() - 1);
+    }
+    EP_ASSIGN_OR_RETURN(auto conv, Prepare(plan, ops[0], context, epilogue));
+    const PlanOp& op = plan.ops[ops[0]];
+    const PlanOp& last = plan.ops[ops.back()];
+    std::optional<TensorView> residual;
+    if (epilogue.residual >= 0) residual = plan.tensors[epilogue.residual].view;
+    std::string label = OpLabel(op);
+    for (int e : epilogue.ops) label += " + " + OpLabel(plan.ops[e]);
+    return std::unique_ptr<Step>(std::make_unique<F32ConvStep>(
+        std::move(conv), plan.tensors[op.inputs[0]].view, plan.tensors[last.outputs[0]].view, std::move(residual),
+        context.threadpool, std::move(label)));
+  }
+
+  // Create checks what Supports does not (output size, bias length): an op it
+  // refuses goes on to XNNPACK. Fused ADD and PRELU ops are checked with the
+  // conv they follow.
+  Status Probe(const Plan& plan, int op, const BackendContext& context) const override {
+    const int32_t code = plan.ops[op].code;
+    if (code != builtin::kConv2D && code != builtin::kDepthwiseConv2D) return OkStatus();
+    return Prepare(plan, op, context, FindEpilogue(plan, op)).status();
+  }
+
+ private:
+  struct Epilogue {
+    std::vector<int> ops;  // the fused ADD and/or PRELU, in order
+    int residual = -1;     // the ADD's other operand
+    int alpha = -1;        // the PRELU's slopes
+    Activation activation = Activation::kNone;  // the ADD's (after the residual)
+  };
+
+  // The next live op after `index`, or -1.
+  static int NextLiveOp(const Plan& plan, int index) {
+    for (int i = index + 1; i < static_cast<int>(plan.ops.size()); ++i)
+      if (plan.ops[i].live) return i;
+    return -1;
+  }
+
+  // Whether `t` is read by `consumer` only and lives nowhere else (so it
+  // need never be written).
+  static bool OnlyFeeds(const Plan& plan, int t, int consumer) {
+    const PlanTensor& tensor = plan.tensors[t];
+    return !tensor.is_graph_output && !tensor.is_variable && tensor.consumers.size() == 1 &&
+           tensor.consumers[0] == consumer;
+  }
+
+  // CONV_2D -> [ADD with a tensor of the same shape computed earlier] ->
+  // [PRELU with constant per-channel or scalar slopes], each consuming only the
+  // previous one's result. The ADD needs the conv without activation (the
+  // epilogue clamps once, after the residual).
+  static Epilogue FindEpilogue(const Plan& plan, int index) {
+    Epilogue e;
+    const PlanOp& conv = plan.ops[index];
+    if (conv.code != builtin::kConv2D || conv.outputs.size() != 1) return e;
+    int value = conv.outputs[0];  // the tensor the epilogue has reached
+    const TensorView& out = plan.tensors[value].view;
+    int next = NextLiveOp(plan, index);
+    if (next >= 0 && conv.options.activation == Activation::kNone) {
+      const PlanOp& add = plan.ops[next];
+      if (add.code == builtin::kAdd && add.inputs.size() == 2 && add.outputs.size() == 1 &&
+          (add.inputs[0] == value) != (add.inputs[1] == value) && OnlyFeeds(plan, value, next) &&
+          ToActivation(add.options.activation).ok()) {
+        const int other = add.inputs[0] == value ? add.inputs[1] : add.inputs[0];
+        const PlanTensor& res = plan.tensors[other];
+        const TensorView& add_out = plan.tensors[add.outputs[0]].view;
+        // Computed before the conv runs: a constant, a model input or an earlier op's output.
+        const bool ready = res.is_constant || res.producer < index;
+        if (ready && res.view.dtype == DType::kFloat32 && res.view.shape == out.shape &&
+            add_out.dtype == DType::kFloat32 && add_out.shape == out.shape) {
+          e.ops.push_back(next);
+          e.residual = other;
+          e.activation = add.options.activation;
+          value = add.outputs[0];
+          next = NextLiveOp(plan, next);
+        }
+      }
+    }
+    if (next >= 0) {
+      const PlanOp& prelu = plan.ops[next];
+      if (prelu.code == builtin::kPrelu && prelu.inputs.size() == 2 && prelu.outputs.size() == 1 &&
+          prelu.inputs[0] == value && OnlyFeeds(plan, value, next)) {
+        const PlanTensor& alpha = plan.tensors[prelu.inputs[1]];
+        const TensorView& prelu_out = plan.tensors[prelu.outputs[0]].view;
+        const size_t channels = static_cast<size_t>(out.shape.back());
+        const bool per_channel = alpha.view.rank() >= 1 && alpha.view.shape.back() == out.shape.back() &&
+                                 alpha.view.num_elements() == channels;
+        if (alpha.is_constant && alpha.view.dtype == DType::kFloat32 &&
+            (per_channel || alpha.view.num_elements() == 1) && prelu_out.dtype == DType::kFloat32 &&
+            prelu_out.shape == out.shape) {
+          e.ops.push_back(next);
+          e.alpha = prelu.inputs[1];
+        }
+      }
+    }
+    return e;
+  }
+
+  static Result<std::unique_ptr<kernels::ConvF32>> Prepare(const Plan& plan, int index, const BackendContext& context,
+                                                           const Epilogue& epilogue) {
+    const PlanOp& op = plan.ops[index];
+    kernels::ConvF32Params params;
+    params.stride_height = op.options.stride_h;
+    params.stride_width = op.options.stride_w;
+    params.dilation_height = op.options.dilation_h;
+    params.dilation_width = op.options.dilation_w;
+    params.same_padding = op.options.padding == Padding::kSame;
+    auto activation = ToActivation(epilogue.residual >= 0 ? epilogue.activation : op.options.activation);
+    if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
+    params.activation = *activation;
+    const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
+    const int parts = context.threadpool != nullptr
+                          ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))
+                          : 1;
+    const TensorView& in = plan.tensors[op.inputs[0]].view;
+    const TensorView& filter = plan.tensors[op.inputs[1]].view;
+    const TensorView& out = plan.tensors[op.outputs[0]].view;
+    kernels::ConvF32Epilogue fused;
+    if (epilogue.residual >= 0) fused.residual = &plan.tensors[epilogue.residual].view;
+    if (epilogue.alpha >= 0) fused.prelu_alpha = &plan.tensors[epilogue.alpha].view;
+    auto conv = op.code == builtin::kDepthwiseConv2D
+                    ? kernels::ConvF32::CreateDepthwise(in, filter, bias, out, params, parts)
+                    : kernels::ConvF32::Create(in, filter, bias, out, params, parts, fused);
+    if (!conv.ok()) return conv.status().WithContext(OpLabel(op));
+    return conv;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeF32ConvBackend() {
+  if (!kernels::ConvF32Supported()) return nullptr;
+  return std::make_unique<F32ConvBackend>();
+}
+
+}  // namespace edgepipe::engine

@@ -1,0 +1,254 @@
+// Portable half of conv_f32.h: validation, geometry and weight packing. The
+// hot loops are in conv_f32_avx512.cc.
+#include "engine/kernels/conv_f32.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "engine/kernels/conv_f32_impl.h"
+#include "engine/kernels/kernel_util.h"
+
+namespace edgepipe::engine::kernels {
+namespace {
+
+constexpr std::string_view kConvOp = "Conv2DF32";
+constexpr std::string_view kDepthwiseOp = "DepthwiseConv2DF32";
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
+  const size_t bytes = std::max<size_t>((n * sizeof(T) + 63) / 64 * 64, 64);
+  auto* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+  if (p != nullptr) std::memset(p, 0, bytes);
+  return std::unique_ptr<T[], AlignedFree>(p);
+}
+
+void ActivationBounds(FusedActivation a, float* lo, float* hi) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  switch (a) {
+    case FusedActivation::kNone: *lo = -inf, *hi = inf; return;
+    case FusedActivation::kRelu: *lo = 0.0f, *hi = inf; return;
+    case FusedActivation::kReluN1To1: *lo = -1.0f, *hi = 1.0f; return;
+    case FusedActivation::kRelu6: *lo = 0.0f, *hi = 6.0f; return;
+  }
+  *lo = -inf, *hi = inf;
+}
+
+// Validates dtypes, ranks and the output size (as TFLite computes it) and
+// fills the geometry. filter_channels: the filter's last dimension.
+Status MakeGeometry(std::string_view op, const TensorView& input, const TensorView& filter, const TensorView* bias,
+                    const TensorView& output, const ConvF32Params& p, int num_parts, f32conv::Geometry* g) {
+  using namespace internal;
+  if (!ConvF32Supported()) return UnavailableError("{}: this CPU has no AVX512F", op);
+  EP_RETURN_IF_ERROR(CheckDType(op, input, DType::kFloat32));
+  EP_RETURN_IF_ERROR(CheckDType(op, filter, DType::kFloat32));
+  EP_RETURN_IF_ERROR(CheckDType(op, output, DType::kFloat32));
+  EP_RETURN_IF_ERROR(CheckTensor(op, filter));
+  if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
+    return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", op, Describe(input),
+                                Describe(filter), Describe(output));
+  if (p.stride_height < 1 || p.stride_width < 1 || p.dilation_height < 1 || p.dilation_width < 1 || num_parts < 1)
+    return InvalidArgumentError("{}: strides, dilations and parts must be positive", op);
+  const int32_t n = input.shape[0], in_h = input.shape[1], in_w = input.shape[2], in_c = input.shape[3];
+  const int32_t k_h = filter.shape[1], k_w = filter.shape[2], out_c = output.shape[3];
+  if (output.shape[0] != n || k_h < 1 || k_w < 1 || in_c < 1 || out_c < 1)
+    return InvalidArgumentError("{}: filter {} does not match input {} and output {}", op, Describe(filter),
+                                Describe(input), Describe(output));
+  if (bias != nullptr) {
+    EP_RETURN_IF_ERROR(CheckDType(op, *bias, DType::kFloat32));
+    EP_RETURN_IF_ERROR(CheckTensor(op, *bias));
+    EP_RETURN_IF_ERROR(CheckElementCount(op, *bias, out_c));
+  }
+  const int eff_h = (k_h - 1) * p.dilation_height + 1, eff_w = (k_w - 1) * p.dilation_width + 1;
+  const int out_h = output.shape[1], out_w = output.shape[2];
+  const int want_h = p.same_padding ? (in_h + p.stride_height - 1) / p.stride_height
+                                    : (in_h - eff_h + p.stride_height) / p.stride_height;
+  const int want_w = p.same_padding ? (in_w + p.stride_width - 1) / p.stride_width
+                                    : (in_w - eff_w + p.stride_width) / p.stride_width;
+  if (out_h != want_h || out_w != want_w || out_h < 1 || out_w < 1)
+    return InvalidArgumentError("{}: output {} should be {}x{}", op, Describe(output), want_h, want_w);
+  g->batches = n, g->in_h = in_h, g->in_w = in_w, g->in_c = in_c;
+  g->out_h = out_h, g->out_w = out_w, g->out_c = out_c, g->k_h = k_h, g->k_w = k_w;
+  g->stride_h = p.stride_height, g->stride_w = p.stride_width;
+  g->dil_h = p.dilation_height, g->dil_w = p.dilation_width;
+  g->pad_top = p.same_padding ? std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2 : 0;
+  g->pad_left = p.same_padding ? std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2 : 0;
+  return OkStatus();
+}
+
+}  // namespace
+
+struct ConvF32::Impl {
+  bool depthwise = false;
+  f32conv::DepthwiseArgs dw{};
+  f32conv::GemmArgs gemm{};
+  std::vector<int32_t> input_shape, output_shape;
+  std::unique_ptr<float[], AlignedFree> weights, bias, alpha;
+  bool has_residual = false;
+  std::unique_ptr<float[], AlignedFree> scratch;  // num_parts * scratch_floats
+  int64_t scratch_floats = 0;                     // per part
+  int64_t work = 0;       // depthwise: output rows; GEMM: output pixels
+  int64_t grain = 1;      // parts split the work in multiples of this
+  std::string_view op;
+};
+
+bool ConvF32Supported() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+
+ConvF32::~ConvF32() = default;
+
+Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const TensorView& filter,
+                                                 const TensorView* bias, const TensorView& output,
+                                                 const ConvF32Params& p, int num_parts,
+                                                 const ConvF32Epilogue& epilogue) {
+  using namespace internal;
+  f32conv::Geometry g{};
+  EP_RETURN_IF_ERROR(MakeGeometry(kConvOp, input, filter, bias, output, p, num_parts, &g));
+  if (epilogue.residual != nullptr) {
+    EP_RETURN_IF_ERROR(CheckDType(kConvOp, *epilogue.residual, DType::kFloat32));
+    EP_RETURN_IF_ERROR(CheckSameShape(kConvOp, *epilogue.residual, output));
+  }
+  const TensorView* alpha = epilogue.prelu_alpha;
+  if (alpha != nullptr) {
+    EP_RETURN_IF_ERROR(CheckDType(kConvOp, *alpha, DType::kFloat32));
+    EP_RETURN_IF_ERROR(CheckTensor(kConvOp, *alpha));
+    const bool per_channel = alpha->rank() >= 1 && alpha->shape.back() == g.out_c &&
+                             alpha->num_elements() == static_cast<size_t>(g.out_c);
+    if (!per_channel && alpha->num_elements() != 1)
+      return InvalidArgumentError("{}: PRELU slopes {} must have one value or one per output channel ({})", kConvOp,
+                                  Describe(*alpha), g.out_c);
+  }
+  if (filter.shape[0] != g.out_c || filter.shape[3] != g.in_c)
+    return InvalidArgumentError("{}: filter {} does not match input {} and output {}", kConvOp,
+                                internal::Describe(filter), internal::Describe(input), internal::Describe(output));
+  auto impl = std::make_unique<Impl>();
+  impl->op = kConvOp;
+  f32conv::GemmArgs& a = impl->gemm;
+  a.g = g;
+  a.k = g.k_h * g.k_w * g.in_c;
+  a.pointwise = g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
+                g.pad_left == 0 && g.in_h == g.out_h && g.in_w == g.out_w;
+  // About 32 KiB of GEMM rows per chunk: they stay in L1 while each weight tile passes.
+  a.chunk_pixels = std::clamp(8192 / a.k / 24 * 24, 24, 960);
+  const int n_blocks = (g.out_c + 15) / 16;
+  const int channels = n_blocks * 16;
+  impl->weights = AlignedArray<float>(static_cast<size_t>(channels) * a.k);
+  impl->bias = AlignedArray<float>(channels);
+  if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kConvOp);
+  if (alpha != nullptr) {
+    impl->alpha = AlignedArray<float>(channels);
+    if (impl->alpha == nullptr) return InternalError("{}: out of memory", kConvOp);
+    for (int oc = 0; oc < g.out_c; ++oc) impl->alpha[oc] = alpha->as<const float>()[alpha->num_elements() == 1 ? 0 : oc];
+  }
+  impl->has_residual = epilogue.residual != nullptr;
+  // Weight tile t (64 channels, fewer in the last): [k][width_t], starting at t * 64 * k.
+  const float* w = filter.as<const float>();
+  for (int oc = 0; oc < g.out_c; ++oc) {
+    const int tile = oc / f32conv::kTileChannels, col = oc % f32conv::kTileChannels;
+    const int width = std::min(f32conv::kTileChannels, (n_blocks - tile * 4) * 16);
+    float* dst = impl->weights.get() + static_cast<int64_t>(tile) * f32conv::kTileChannels * a.k;
+    for (int k = 0; k < a.k; ++k) dst[static_cast<int64_t>(k) * width + col] = w[static_cast<int64_t>(oc) * a.k + k];
+    impl->bias[oc] = bias != nullptr ? bias->as<const float>()[oc] : 0.0f;
+  }
+  ActivationBounds(p.activation, &a.act_min, &a.act_max);
+  a.weights = impl->weights.get();
+  a.bias = impl->bias.get();
+  a.prelu_alpha = impl->alpha.get();
+  if (!a.pointwise) {
+    impl->scratch_floats = static_cast<int64_t>(a.chunk_pixels) * a.k;
+    impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * impl->scratch_floats);
+    if (impl->scratch == nullptr) return InternalError("{}: out of memory", kConvOp);
+  }
+  impl->work = static_cast<int64_t>(g.batches) * g.out_h * g.out_w;
+  impl->grain = n_blocks >= 4 ? 6 : 8;  // the micro-tile height (conv_f32_avx512.cc)
+  impl->input_shape = input.shape;
+  impl->output_shape = output.shape;
+  auto conv = std::unique_ptr<ConvF32>(new ConvF32());
+  conv->num_parts_ = num_parts;
+  conv->impl_ = std::move(impl);
+  return conv;
+}
+
+Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& input, const TensorView& filter,
+                                                          const TensorView* bias, const TensorView& output,
+                                                          const ConvF32Params& p, int num_parts) {
+  f32conv::Geometry g{};
+  EP_RETURN_IF_ERROR(MakeGeometry(kDepthwiseOp, input, filter, bias, output, p, num_parts, &g));
+  if (filter.shape[0] != 1 || filter.shape[3] != g.in_c || g.out_c != g.in_c)
+    return InvalidArgumentError("{}: filter {} does not match input {} and output {} (depth multiplier 1 only)",
+                                kDepthwiseOp, internal::Describe(filter), internal::Describe(input),
+                                internal::Describe(output));
+  auto impl = std::make_unique<Impl>();
+  impl->op = kDepthwiseOp;
+  impl->depthwise = true;
+  f32conv::DepthwiseArgs& a = impl->dw;
+  a.g = g;
+  a.c_blocks = (g.in_c + 15) / 16;
+  const int taps = g.k_h * g.k_w;
+  impl->weights = AlignedArray<float>(static_cast<size_t>(a.c_blocks) * taps * 16);
+  impl->bias = AlignedArray<float>(static_cast<size_t>(a.c_blocks) * 16);
+  if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  const float* w = filter.as<const float>();
+  for (int c = 0; c < g.in_c; ++c) {
+    for (int t = 0; t < taps; ++t)
+      impl->weights[(static_cast<int64_t>(c / 16) * taps + t) * 16 + c % 16] = w[static_cast<int64_t>(t) * g.in_c + c];
+    impl->bias[c] = bias != nullptr ? bias->as<const float>()[c] : 0.0f;
+  }
+  ActivationBounds(p.activation, &a.act_min, &a.act_max);
+  a.weights = impl->weights.get();
+  a.bias = impl->bias.get();
+  // Every column a tile reads: the image after pad_left zero columns, then
+  // zeros up to the last output's window end.
+  a.padded_w = std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.k_w - 1) * g.dil_w + 1);
+  impl->scratch_floats = static_cast<int64_t>(g.k_h + 1) * a.c_blocks * a.padded_w * 16;
+  impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * impl->scratch_floats);
+  if (impl->scratch == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  impl->work = static_cast<int64_t>(g.batches) * g.out_h;
+  impl->input_shape = input.shape;
+  impl->output_shape = output.shape;
+  auto conv = std::unique_ptr<ConvF32>(new ConvF32());
+  conv->num_parts_ = num_parts;
+  conv->impl_ = std::move(impl);
+  return conv;
+}
+
+Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int part, const TensorView* residual) {
+  const Impl& impl = *impl_;
+  if (input.shape != impl.input_shape || input.dtype != DType::kFloat32 || input.data == nullptr)
+    return InvalidArgumentError("{}: input {} differs from the planned shape", impl.op, internal::Describe(input));
+  if (output.shape != impl.output_shape || output.dtype != DType::kFloat32 || output.data == nullptr)
+    return InvalidArgumentError("{}: output {} differs from the planned shape", impl.op, internal::Describe(output));
+  if (part < 0 || part >= num_parts_) return InvalidArgumentError("{}: part {} of {}", impl.op, part, num_parts_);
+  if ((residual != nullptr) != impl.has_residual)
+    return InvalidArgumentError("{}: {} residual was given, {} planned", impl.op, residual != nullptr ? "a" : "no",
+                                impl.has_residual ? "one" : "none");
+  if (residual != nullptr &&
+      (residual->shape != impl.output_shape || residual->dtype != DType::kFloat32 || residual->data == nullptr))
+    return InvalidArgumentError("{}: residual {} differs from the planned shape", impl.op,
+                                internal::Describe(*residual));
+  const int64_t grains = (impl.work + impl.grain - 1) / impl.grain;
+  const int64_t begin = std::min(impl.work, grains * part / num_parts_ * impl.grain);
+  const int64_t end = std::min(impl.work, grains * (part + 1) / num_parts_ * impl.grain);
+  if (begin >= end) return OkStatus();
+  float* scratch = impl.scratch == nullptr ? nullptr : impl.scratch.get() + part * impl.scratch_floats;
+  if (impl.depthwise) {
+    f32conv::DepthwiseRows(impl.dw, input.as<const float>(), output.as<float>(), begin, end, scratch);
+  } else {
+    f32conv::GemmPixels(impl.gemm, input.as<const float>(), output.as<float>(),
+                        residual != nullptr ? residual->as<const float>() : nullptr, begin, end, scratch);
+  }
+  return OkStatus();
+}
+
+Status ConvF32::Run(const TensorView& input, const TensorView& output, const TensorView* residual) {
+  for (int part = 0; part < num_parts_; ++part) EP_RETURN_IF_ERROR(RunPart(input, output, part, residual));
+  return OkStatus();
+}
+
+}  // namespace edgepipe::engine::kernels
