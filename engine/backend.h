@@ -7,6 +7,8 @@
 // can take, and its steps read and write the same arena tensors.
 #pragma once
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,14 +17,39 @@
 #include <pthreadpool.h>
 
 #include "core/status.h"
+#include "engine/page_buffer.h"
 #include "engine/planner.h"
 
 namespace edgepipe::engine {
 
+// Memory own kernels use only while their step runs (im2col rows, ring
+// buffers). Steps run one at a time, so an interpreter keeps one buffer, as
+// large as the largest step needs, instead of one per op and thread.
+class SharedScratch {
+ public:
+  // Called while compiling: the step will need `bytes` when it runs.
+  void Require(size_t bytes) { bytes_ = std::max(bytes_, bytes); }
+  // Called once every step is compiled; data() is valid from then on.
+  Status Allocate();
+  std::byte* data() const { return buffer_.data(); }
+
+ private:
+  size_t bytes_ = 0;
+  PageBuffer buffer_;
+};
+
 struct BackendContext {
   pthreadpool_t threadpool = nullptr;  // may be null (single thread)
   bool fp16_inference_hint = false;
+  SharedScratch* scratch = nullptr;    // for own kernels; null when probing
 };
+
+// How many parts an own kernel splits an op into for a thread pool: a few per
+// thread, so that when a worker starts late (its core taken) the running
+// threads take its parts instead of waiting for it (engine/threading/).
+inline int KernelParts(pthreadpool_t pool) {
+  return pool == nullptr ? 1 : 4 * static_cast<int>(pthreadpool_get_threads_count(pool));
+}
 
 class Step {
  public:
@@ -31,6 +58,28 @@ class Step {
   virtual Status Run() = 0;
   // Whether the step honoured the fp16-inference hint (XNNPACK only).
   virtual bool fp16_active() const { return false; }
+};
+
+// A step running one own kernel split into parts: on the interpreter's pool
+// when it has one (parts are claimed by whichever thread is free), each part
+// with its own slice of the shared scratch.
+class PartedStep final : public Step {
+ public:
+  using RunPartFn = std::function<Status(int part, std::byte* scratch)>;
+  // Reserves num_parts * scratch_per_part bytes of `scratch` (may be null when
+  // scratch_per_part is 0).
+  PartedStep(int num_parts, size_t scratch_per_part, SharedScratch* scratch, pthreadpool_t pool, std::string label,
+             RunPartFn run_part);
+  Status Run() override;
+
+ private:
+  const int num_parts_;
+  const size_t scratch_stride_;
+  SharedScratch* scratch_;
+  pthreadpool_t pool_;
+  const std::string label_;
+  RunPartFn run_part_;
+  std::vector<Status> part_status_;
 };
 
 class Backend {

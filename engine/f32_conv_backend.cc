@@ -26,39 +26,6 @@ Result<kernels::FusedActivation> ToActivation(Activation a) {
   }
 }
 
-class F32ConvStep final : public Step {
- public:
-  F32ConvStep(std::unique_ptr<kernels::ConvF32> conv, TensorView input, TensorView output,
-              std::optional<TensorView> residual, pthreadpool_t pool, std::string label)
-      : conv_(std::move(conv)), input_(std::move(input)), output_(std::move(output)),
-        residual_(std::move(residual)), pool_(pool), label_(std::move(label)) {}
-
-  Status Run() override {
-    if (conv_->num_parts() == 1 || pool_ == nullptr) return Check(conv_->Run(input_, output_, Residual()));
-    status_ = OkStatus();
-    pthreadpool_parallelize_1d(
-        pool_, [](void* self, size_t part) { static_cast<F32ConvStep*>(self)->RunPart(part); }, this,
-        static_cast<size_t>(conv_->num_parts()), 0);
-    return Check(status_);
-  }
-
- private:
-  void RunPart(size_t part) {
-    // Validation (shapes only) fails identically in every part: part 0 reports.
-    Status s = conv_->RunPart(input_, output_, static_cast<int>(part), Residual());
-    if (part == 0) status_ = std::move(s);
-  }
-  Status Check(Status s) const { return s.ok() ? s : s.WithContext(label_); }
-  const TensorView* Residual() const { return residual_ ? &*residual_ : nullptr; }
-
-  std::unique_ptr<kernels::ConvF32> conv_;
-  TensorView input_, output_;
-  std::optional<TensorView> residual_;
-  pthreadpool_t pool_;
-  std::string label_;
-  Status status_;
-};
-
 class F32ConvBackend final : public Backend {
  public:
   const char* name() const override { return "own"; }
@@ -105,9 +72,14 @@ class F32ConvBackend final : public Backend {
     if (epilogue.residual >= 0) residual = plan.tensors[epilogue.residual].view;
     std::string label = OpLabel(op);
     for (int e : epilogue.ops) label += " + " + OpLabel(plan.ops[e]);
-    return std::unique_ptr<Step>(std::make_unique<F32ConvStep>(
-        std::move(conv), plan.tensors[op.inputs[0]].view, plan.tensors[last.outputs[0]].view, std::move(residual),
-        context.threadpool, std::move(label)));
+    const int parts = conv->num_parts();
+    const size_t scratch = conv->scratch_bytes_per_part();
+    return std::unique_ptr<Step>(std::make_unique<PartedStep>(
+        parts, scratch, context.scratch, context.threadpool, std::move(label),
+        [conv = std::shared_ptr<kernels::ConvF32>(std::move(conv)), input = plan.tensors[op.inputs[0]].view,
+         output = plan.tensors[last.outputs[0]].view, residual](int part, std::byte* scratch) {
+          return conv->RunPart(input, output, part, scratch, residual ? &*residual : nullptr);
+        }));
   }
 
   // Create checks what Supports does not (output size, bias length): an op it
@@ -206,9 +178,7 @@ class F32ConvBackend final : public Backend {
     if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
     params.activation = *activation;
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
-    const int parts = context.threadpool != nullptr
-                          ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))
-                          : 1;
+    const int parts = KernelParts(context.threadpool);
     const TensorView& in = plan.tensors[op.inputs[0]].view;
     const TensorView& filter = plan.tensors[op.inputs[1]].view;
     const TensorView& out = plan.tensors[op.outputs[0]].view;

@@ -69,6 +69,8 @@ Status Interpreter::Build() {
   BackendContext context;
   context.threadpool = threadpool_ != nullptr ? threadpool_->as_pthreadpool() : nullptr;
   context.fp16_inference_hint = options_.fp16_inference;
+  scratch_ = std::make_unique<SharedScratch>();
+  context.scratch = scratch_.get();
 
   // A backend may accept an op by its shapes and dtypes and still fail to
   // compile it (XNNPACK checks some parameter ranges only when it creates
@@ -223,6 +225,7 @@ Status Interpreter::TryBuild(const Refusals& refused, const BackendContext& cont
     any_fp16 = any_fp16 || info.step->fp16_active();
     steps_.push_back(std::move(info));
   }
+  EP_RETURN_IF_ERROR(scratch_->Allocate());
   fp16_active_ = any_fp16;
   fp16_status_ = OkStatus();
   if (options_.fp16_inference && !any_fp16) {

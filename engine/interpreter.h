@@ -34,6 +34,7 @@ class Step;
 class Backend;
 struct BackendContext;
 class ThreadPool;
+class SharedScratch;
 
 struct InterpreterOptions {
   // Threads for XNNPACK (pthreadpool); 1 runs on the caller's thread.
@@ -130,6 +131,7 @@ class Interpreter {
   std::vector<TensorView*> input_views_;
   std::vector<TensorView*> output_views_;
   PageBuffer arena_;
+  std::unique_ptr<SharedScratch> scratch_;  // own kernels' working memory, shared by their steps
   size_t arena_bytes_ = 0;
   std::unique_ptr<ThreadPool> threadpool_;  // null with one thread
   bool fp16_active_ = false;

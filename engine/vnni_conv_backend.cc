@@ -19,37 +19,6 @@ Result<kernels::FusedActivation> ToActivation(Activation a) {
   }
 }
 
-class VnniConvStep final : public Step {
- public:
-  VnniConvStep(std::unique_ptr<kernels::ConvInt8Vnni> conv, TensorView input, TensorView output,
-               pthreadpool_t pool, std::string label)
-      : conv_(std::move(conv)), input_(std::move(input)), output_(std::move(output)), pool_(pool),
-        label_(std::move(label)) {}
-
-  Status Run() override {
-    if (conv_->num_parts() == 1 || pool_ == nullptr) return Check(conv_->Run(input_, output_));
-    status_ = OkStatus();
-    pthreadpool_parallelize_1d(
-        pool_, [](void* self, size_t part) { static_cast<VnniConvStep*>(self)->RunPart(part); }, this,
-        static_cast<size_t>(conv_->num_parts()), 0);
-    return Check(status_);
-  }
-
- private:
-  void RunPart(size_t part) {
-    // Validation (shapes only) fails identically in every part: part 0 reports.
-    Status s = conv_->RunPart(input_, output_, static_cast<int>(part));
-    if (part == 0) status_ = std::move(s);
-  }
-  Status Check(Status s) const { return s.ok() ? s : s.WithContext(label_); }
-
-  std::unique_ptr<kernels::ConvInt8Vnni> conv_;
-  TensorView input_, output_;
-  pthreadpool_t pool_;
-  std::string label_;
-  Status status_;
-};
-
 class VnniConvBackend final : public Backend {
  public:
   const char* name() const override { return "own"; }
@@ -82,9 +51,14 @@ class VnniConvBackend final : public Backend {
     if (ops.size() != 1) return InternalError("own kernels run one op per step");
     EP_ASSIGN_OR_RETURN(auto conv, Prepare(plan, ops[0], context));
     const PlanOp& op = plan.ops[ops[0]];
-    return std::unique_ptr<Step>(std::make_unique<VnniConvStep>(std::move(conv), plan.tensors[op.inputs[0]].view,
-                                                                plan.tensors[op.outputs[0]].view,
-                                                                context.threadpool, OpLabel(op)));
+    const int parts = conv->num_parts();
+    const size_t scratch = conv->scratch_bytes_per_part();
+    return std::unique_ptr<Step>(std::make_unique<PartedStep>(
+        parts, scratch, context.scratch, context.threadpool, OpLabel(op),
+        [conv = std::shared_ptr<kernels::ConvInt8Vnni>(std::move(conv)), input = plan.tensors[op.inputs[0]].view,
+         output = plan.tensors[op.outputs[0]].view](int part, std::byte* scratch) {
+          return conv->RunPart(input, output, part, scratch);
+        }));
   }
 
   // Create checks what Supports does not (filter quantization axis, scale
@@ -107,9 +81,7 @@ class VnniConvBackend final : public Backend {
     if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
     params.activation = *activation;
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
-    const int parts = context.threadpool != nullptr
-                          ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))
-                          : 1;
+    const int parts = KernelParts(context.threadpool);
     auto conv = kernels::ConvInt8Vnni::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view,
                                               bias, plan.tensors[op.outputs[0]].view, params, parts);
     if (!conv.ok()) return conv.status().WithContext(OpLabel(op));

@@ -87,10 +87,9 @@ struct ConvF32::Impl {
   f32conv::DepthwiseArgs dw{};
   f32conv::GemmArgs gemm{};
   std::vector<int32_t> input_shape, output_shape;
-  std::unique_ptr<float[], AlignedFree> weights, bias, alpha;
+  std::unique_ptr<float[], AlignedFree> weights, bias, alpha, zero_row;
   bool has_residual = false;
-  std::unique_ptr<float[], AlignedFree> scratch;  // num_parts * scratch_floats
-  int64_t scratch_floats = 0;                     // per part
+  int64_t scratch_floats = 0;  // per part
   int64_t work = 0;       // depthwise: output rows; GEMM: output pixels
   int64_t grain = 1;      // parts split the work in multiples of this
   std::string_view op;
@@ -160,11 +159,7 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
   a.weights = impl->weights.get();
   a.bias = impl->bias.get();
   a.prelu_alpha = impl->alpha.get();
-  if (!a.pointwise) {
-    impl->scratch_floats = static_cast<int64_t>(a.chunk_pixels) * a.k;
-    impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * impl->scratch_floats);
-    if (impl->scratch == nullptr) return InternalError("{}: out of memory", kConvOp);
-  }
+  if (!a.pointwise) impl->scratch_floats = static_cast<int64_t>(a.chunk_pixels) * a.k;
   impl->work = static_cast<int64_t>(g.batches) * g.out_h * g.out_w;
   impl->grain = n_blocks >= 4 ? 6 : 8;  // the micro-tile height (conv_f32_avx512.cc)
   impl->input_shape = input.shape;
@@ -206,9 +201,11 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   // Every column a tile reads: the image after pad_left zero columns, then
   // zeros up to the last output's window end.
   a.padded_w = std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.k_w - 1) * g.dil_w + 1);
-  impl->scratch_floats = static_cast<int64_t>(g.k_h + 1) * a.c_blocks * a.padded_w * 16;
-  impl->scratch = AlignedArray<float>(static_cast<size_t>(num_parts) * impl->scratch_floats);
-  if (impl->scratch == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  const int64_t row_floats = static_cast<int64_t>(a.c_blocks) * a.padded_w * 16;
+  impl->zero_row = AlignedArray<float>(static_cast<size_t>(row_floats));  // zeroed
+  if (impl->zero_row == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  a.zero_row = impl->zero_row.get();
+  impl->scratch_floats = static_cast<int64_t>(g.k_h) * row_floats;
   impl->work = static_cast<int64_t>(g.batches) * g.out_h;
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
@@ -218,7 +215,10 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   return conv;
 }
 
-Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int part, const TensorView* residual) {
+size_t ConvF32::scratch_bytes_per_part() const { return static_cast<size_t>(impl_->scratch_floats) * sizeof(float); }
+
+Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int part, std::byte* scratch_bytes,
+                        const TensorView* residual) {
   const Impl& impl = *impl_;
   if (input.shape != impl.input_shape || input.dtype != DType::kFloat32 || input.data == nullptr)
     return InvalidArgumentError("{}: input {} differs from the planned shape", impl.op, internal::Describe(input));
@@ -236,7 +236,9 @@ Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int p
   const int64_t begin = std::min(impl.work, grains * part / num_parts_ * impl.grain);
   const int64_t end = std::min(impl.work, grains * (part + 1) / num_parts_ * impl.grain);
   if (begin >= end) return OkStatus();
-  float* scratch = impl.scratch == nullptr ? nullptr : impl.scratch.get() + part * impl.scratch_floats;
+  if (impl.scratch_floats > 0 && scratch_bytes == nullptr)
+    return InvalidArgumentError("{}: part {} was given no scratch memory", impl.op, part);
+  float* scratch = reinterpret_cast<float*>(scratch_bytes);
   if (impl.depthwise) {
     f32conv::DepthwiseRows(impl.dw, input.as<const float>(), output.as<float>(), begin, end, scratch);
   } else {
@@ -247,7 +249,11 @@ Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int p
 }
 
 Status ConvF32::Run(const TensorView& input, const TensorView& output, const TensorView* residual) {
-  for (int part = 0; part < num_parts_; ++part) EP_RETURN_IF_ERROR(RunPart(input, output, part, residual));
+  auto scratch = AlignedArray<float>(static_cast<size_t>(std::max<int64_t>(impl_->scratch_floats, 1)));
+  if (scratch == nullptr) return InternalError("{}: out of memory", impl_->op);
+  std::fill_n(scratch.get(), std::max<int64_t>(impl_->scratch_floats, 1), std::numeric_limits<float>::quiet_NaN());
+  for (int part = 0; part < num_parts_; ++part)
+    EP_RETURN_IF_ERROR(RunPart(input, output, part, reinterpret_cast<std::byte*>(scratch.get()), residual));
   return OkStatus();
 }
 

@@ -16,6 +16,7 @@
 // once instead of being read and written twice more.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -61,12 +62,16 @@ class ConvF32 {
                                                           const ConvF32Params& params, int num_parts = 1);
   ~ConvF32();
 
-  // The work is split into num_parts independent parts (one per thread, each
-  // with its own scratch); parts may run concurrently.
+  // The work is split into num_parts independent parts; parts may run
+  // concurrently, each with its own scratch of scratch_bytes_per_part() bytes
+  // (64-byte aligned, any content: the kernel does not rely on it).
   int num_parts() const { return num_parts_; }
+  size_t scratch_bytes_per_part() const;
   // residual: required exactly when the epilogue has one.
-  Status RunPart(const TensorView& input, const TensorView& output, int part, const TensorView* residual = nullptr);
-  // Runs every part on the calling thread.
+  Status RunPart(const TensorView& input, const TensorView& output, int part, std::byte* scratch,
+                 const TensorView* residual = nullptr);
+  // Runs every part on the calling thread, with scratch of its own (filled
+  // with NaN bytes, so that tests catch a kernel relying on zeroed scratch).
   Status Run(const TensorView& input, const TensorView& output, const TensorView* residual = nullptr);
 
   struct Impl;

@@ -4,6 +4,8 @@
 // std::min, fmt, kernel_util.h): see conv_f32_impl.h.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include <cstdint>
 
 #include "engine/kernels/conv_f32_impl.h"
@@ -101,9 +103,17 @@ void DepthwiseRowsFixed(const DepthwiseArgs& a, const float* input, float* outpu
                         float* scratch) {
   const Geometry& g = a.g;
   const int64_t row_floats = static_cast<int64_t>(a.c_blocks) * a.padded_w * 16;
-  // scratch: K ring rows, then a zero row. It is zeroed when allocated and
-  // FillRingRow writes only the image columns: padding stays zero.
-  float* zero_row = scratch + K * row_floats;
+  // scratch: K ring rows. FillRingRow writes only the image columns, so the
+  // padding columns are zeroed here, once per call (the scratch is shared
+  // with other ops).
+  const float* zero_row = a.zero_row;
+  for (int slot = 0; slot < K; ++slot)
+    for (int cb = 0; cb < a.c_blocks; ++cb) {
+      float* block = scratch + slot * row_floats + static_cast<int64_t>(cb) * a.padded_w * 16;
+      std::fill(block, block + static_cast<int64_t>(g.pad_left) * 16, 0.0f);
+      std::fill(block + static_cast<int64_t>(g.pad_left + g.in_w) * 16, block + static_cast<int64_t>(a.padded_w) * 16,
+                0.0f);
+    }
   int64_t held[K];  // flattened input row (b * in_h + iy) in each ring slot
   for (int i = 0; i < K; ++i) held[i] = -1;
   for (int64_t r = row_begin; r < row_end; ++r) {

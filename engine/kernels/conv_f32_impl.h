@@ -23,12 +23,12 @@ struct DepthwiseArgs {
   int32_t padded_w;      // ring row width: pad_left + in_w + right padding (conv_f32_avx512.cc)
   const float* weights;  // [c_blocks][k_h * k_w][16], zero past the last channel
   const float* bias;     // [c_blocks * 16]
+  const float* zero_row; // c_blocks * padded_w * 16 zeros: kernel rows above or below the image
   float act_min, act_max;
 };
 
 // Computes output rows [row_begin, row_end) of the flattened N*OH rows.
-// scratch: (k_h + 1) * c_blocks * padded_w * 16 floats, 64-byte aligned,
-// zeroed before the first call and reserved to this op (padding stays zero).
+// scratch: k_h * c_blocks * padded_w * 16 floats, 64-byte aligned, any content.
 void DepthwiseRows(const DepthwiseArgs& args, const float* input, float* output, int64_t row_begin, int64_t row_end,
                    float* scratch);
 

@@ -39,8 +39,9 @@ struct ConvInt8Vnni::Impl {
   std::unique_ptr<int8_t[], AlignedFree> weights;
   std::unique_ptr<int32_t[], AlignedFree> bias;
   std::unique_ptr<float[], AlignedFree> scale;
-  std::unique_ptr<uint8_t[], AlignedFree> scratch;  // num_parts * kChunkPixels * k_padded (im2col only)
-  std::unique_ptr<int32_t[], AlignedFree> sums;     // num_parts * kChunkPixels
+  // Per part: im2col rows (kChunkPixels * k_padded bytes, unless the input is
+  // read in place), then kChunkPixels int32 pixel sums.
+  int64_t im2col_bytes = 0;
   DType dtype = DType::kInt8;
   int64_t pixels = 0;
 };
@@ -179,9 +180,7 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   a.act_min = range.min;
   a.act_max = range.max;
   a.pad_value = static_cast<uint8_t>(qin.zero_point);
-  if (!a.direct)
-    impl->scratch = AlignedArray<uint8_t>(static_cast<size_t>(num_parts) * ScratchBytes(a));
-  impl->sums = AlignedArray<int32_t>(static_cast<size_t>(num_parts) * vnni::kChunkPixels);
+  impl->im2col_bytes = a.direct ? 0 : ScratchBytes(a);
   impl->dtype = dtype;
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
@@ -190,7 +189,11 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   return conv;
 }
 
-Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, int part) {
+size_t ConvInt8Vnni::scratch_bytes_per_part() const {
+  return static_cast<size_t>(impl_->im2col_bytes) + vnni::kChunkPixels * sizeof(int32_t);
+}
+
+Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, int part, std::byte* scratch) {
   const Impl& impl = *impl_;
   if (input.shape != impl.input_shape || input.dtype != impl.dtype || input.data == nullptr)
     return InvalidArgumentError("{}: input {} differs from the planned shape", kOp, internal::Describe(input));
@@ -212,17 +215,22 @@ Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, 
     begin = std::min(impl.pixels, tiles * part / num_parts_ * vnni::kRows);
     end = std::min(impl.pixels, tiles * (part + 1) / num_parts_ * vnni::kRows);
   }
-  uint8_t* scratch =
-      impl.scratch ? impl.scratch.get() + static_cast<int64_t>(part) * ScratchBytes(impl.args) : nullptr;
+  if (scratch == nullptr) return InvalidArgumentError("{}: part {} was given no scratch memory", kOp, part);
+  auto* im2col = impl.im2col_bytes > 0 ? reinterpret_cast<uint8_t*>(scratch) : nullptr;
+  auto* sums = reinterpret_cast<int32_t*>(scratch + impl.im2col_bytes);
   if (begin < end && block_begin < block_end)
     vnni::RunPixels(impl.args, static_cast<const uint8_t*>(input.data), static_cast<uint8_t*>(output.data), begin,
-                    end, block_begin, block_end, scratch,
-                    impl.sums.get() + static_cast<int64_t>(part) * vnni::kChunkPixels);
+                    end, block_begin, block_end, im2col, sums);
   return OkStatus();
 }
 
 Status ConvInt8Vnni::Run(const TensorView& input, const TensorView& output) {
-  for (int part = 0; part < num_parts_; ++part) EP_RETURN_IF_ERROR(RunPart(input, output, part));
+  const size_t bytes = scratch_bytes_per_part();
+  auto scratch = AlignedArray<uint8_t>(bytes);
+  if (scratch == nullptr) return InternalError("{}: out of memory", kOp);
+  std::memset(scratch.get(), 0xA5, bytes);
+  for (int part = 0; part < num_parts_; ++part)
+    EP_RETURN_IF_ERROR(RunPart(input, output, part, reinterpret_cast<std::byte*>(scratch.get())));
   return OkStatus();
 }
 

@@ -51,16 +51,20 @@ class ConvInt8Vnni {
   // constant (int8: zero points 0; uint8: one zero point; scales per-channel
   // along axis 0 or per-tensor), bias int32 [Cout] or null, output NHWC of the
   // same type (per-tensor). Shapes are fixed from here on. The work is split
-  // into `num_parts` independent parts (one per thread), each with its own scratch.
+  // into `num_parts` independent parts.
   static Result<std::unique_ptr<ConvInt8Vnni>> Create(const TensorView& input, const TensorView& filter,
                                                       const TensorView* bias, const TensorView& output,
                                                       const ConvInt8Params& params, int num_parts = 1);
   ~ConvInt8Vnni();
 
   int num_parts() const { return num_parts_; }
-  // Runs part `part` in [0, num_parts); parts may run concurrently.
-  Status RunPart(const TensorView& input, const TensorView& output, int part);
-  // Runs every part on the calling thread.
+  // Working memory one part needs while it runs (64-byte aligned, any content).
+  size_t scratch_bytes_per_part() const;
+  // Runs part `part` in [0, num_parts); parts may run concurrently, each with
+  // its own scratch.
+  Status RunPart(const TensorView& input, const TensorView& output, int part, std::byte* scratch);
+  // Runs every part on the calling thread, with scratch of its own (filled
+  // with garbage, so that tests catch a kernel relying on zeroed scratch).
   Status Run(const TensorView& input, const TensorView& output);
 
   struct Impl;

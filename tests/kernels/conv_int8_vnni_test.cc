@@ -4,6 +4,9 @@
 // requantization (conv_int8_vnni.h says why), plus hand-computed uint8 cases.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <set>
 #include <tuple>
@@ -143,7 +146,13 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   ASSERT_TRUE(conv.ok()) << conv.status().ToString();
   // Parts last to first: a part writing outside its own outputs would then
   // clobber what another part (another thread, in the engine) wrote before.
-  for (int part = num_parts - 1; part >= 0; --part) ASSERT_TRUE((*conv)->RunPart(in, out, part).ok());
+  // Each part its own scratch, full of garbage: the kernel must not rely on its content.
+  const size_t scratch_bytes = ((*conv)->scratch_bytes_per_part() + 63) / 64 * 64;
+  std::unique_ptr<std::byte, decltype(&std::free)> scratch(
+      static_cast<std::byte*>(std::aligned_alloc(64, scratch_bytes * num_parts)), &std::free);
+  std::memset(scratch.get(), 0x5A, scratch_bytes * num_parts);
+  for (int part = num_parts - 1; part >= 0; --part)
+    ASSERT_TRUE((*conv)->RunPart(in, out, part, scratch.get() + scratch_bytes * part).ok());
   const std::vector<T> want = Reference<T>(in, filter, b, out, p);
   const std::vector<T> got = out.Values<T>();
   ASSERT_EQ(got.size(), want.size());

@@ -1,0 +1,51 @@
+#include "engine/backend.h"
+
+#include <utility>
+
+namespace edgepipe::engine {
+
+Status SharedScratch::Allocate() {
+  if (bytes_ == 0 || buffer_.size() >= bytes_) return OkStatus();
+  auto buffer = PageBuffer::Allocate(bytes_);
+  if (!buffer.ok()) return buffer.status().WithContext("the kernels' scratch memory");
+  buffer_ = std::move(*buffer);
+  return OkStatus();
+}
+
+PartedStep::PartedStep(int num_parts, size_t scratch_per_part, SharedScratch* scratch, pthreadpool_t pool,
+                       std::string label, RunPartFn run_part)
+    : num_parts_(num_parts),
+      scratch_stride_((scratch_per_part + 63) / 64 * 64),
+      scratch_(scratch),
+      pool_(pool),
+      label_(std::move(label)),
+      run_part_(std::move(run_part)),
+      part_status_(static_cast<size_t>(num_parts)) {
+  if (scratch_ != nullptr) scratch_->Require(scratch_stride_ * static_cast<size_t>(num_parts_));
+}
+
+Status PartedStep::Run() {
+  std::byte* base = scratch_ != nullptr ? scratch_->data() : nullptr;
+  if (scratch_stride_ > 0 && base == nullptr) return InternalError("{}: no scratch memory was allocated", label_);
+  if (num_parts_ == 1 || pool_ == nullptr) {
+    for (int part = 0; part < num_parts_; ++part) {
+      Status s = run_part_(part, base == nullptr ? nullptr : base + scratch_stride_ * part);
+      if (!s.ok()) return s.WithContext(label_);
+    }
+    return OkStatus();
+  }
+  pthreadpool_parallelize_1d(
+      pool_,
+      [](void* context, size_t part) {
+        auto& self = *static_cast<PartedStep*>(context);
+        std::byte* base = self.scratch_ != nullptr ? self.scratch_->data() : nullptr;
+        self.part_status_[part] = self.run_part_(static_cast<int>(part),
+                                                 base == nullptr ? nullptr : base + self.scratch_stride_ * part);
+      },
+      this, static_cast<size_t>(num_parts_), 0);
+  for (Status& s : part_status_)
+    if (!s.ok()) return std::exchange(s, OkStatus()).WithContext(label_);
+  return OkStatus();
+}
+
+}  // namespace edgepipe::engine
