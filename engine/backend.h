@@ -65,5 +65,8 @@ std::unique_ptr<Backend> MakeOwnKernelBackend();
 // int8 (symmetric weights) and uint8 (asymmetric) CONV_2D on our AVX512-VNNI kernel (placed
 // before XNNPACK). Null when the CPU has no AVX512-VNNI.
 std::unique_ptr<Backend> MakeVnniConvBackend();
+// int8 and uint8 DEPTHWISE_CONV_2D (depth multiplier 1) on our AVX512-VNNI kernel
+// (placed before XNNPACK). Null when the CPU has no AVX512-VNNI.
+std::unique_ptr<Backend> MakeDepthwiseQ8Backend();
 
 }  // namespace edgepipe::engine

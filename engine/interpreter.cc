@@ -57,6 +57,10 @@ Status Interpreter::Build() {
   // EDGEPIPE_VNNI_CONV=0 keeps those convs on XNNPACK (for comparisons).
   if (const char* env = std::getenv("EDGEPIPE_VNNI_CONV"); env == nullptr || std::string_view(env) != "0")
     if (auto vnni = MakeVnniConvBackend()) backends_.push_back(std::move(vnni));
+  // Likewise 8-bit DEPTHWISE_CONV_2D (Debian's XNNPACK runs them with vpmulld);
+  // EDGEPIPE_OWN_QDWCONV=0 keeps them on XNNPACK.
+  if (const char* env = std::getenv("EDGEPIPE_OWN_QDWCONV"); env == nullptr || std::string_view(env) != "0")
+    if (auto dw = MakeDepthwiseQ8Backend()) backends_.push_back(std::move(dw));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {
