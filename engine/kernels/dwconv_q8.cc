@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 
 #include "engine/kernels/dwconv_q8_impl.h"
 #include "engine/kernels/kernel_util.h"
@@ -110,22 +111,40 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
   a.pad_top = p.same_padding ? std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2 : 0;
   a.pad_left = p.same_padding ? std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2 : 0;
   a.groups = (k_h + 3) / 4;
-  a.n_blocks = (c + dwq8::kBlock - 1) / dwq8::kBlock;
   a.u8 = u8;
   a.column_bytes = (a.groups + (u8 ? 1 : 0)) * 256;
-  // Output pixels per segment: as many as have their columns fit the buffer.
   const int max_columns = dwq8::kScratchBytes / a.column_bytes;
-  if (max_columns < eff_w)
-    return InvalidArgumentError("{}: filter {} is too large ({} columns of {} bytes)", kOp, Describe(filter), eff_w,
-                                a.column_bytes);
-  a.segment = std::min(out_w, (max_columns - eff_w) / p.stride_width + 1);
+  // Flat rows (dwconv_q8_impl.h) when their segment holds at least the
+  // smallest run of pixels that fills whole 64-byte chunks.
+  const int gcd64 = std::gcd(c, 64), whole = 64 / gcd64;
+  int flat_segment = 0;
+  if (p.stride_width == 1 && c % 16 == 0 && c % 64 != 0) {
+    // Chunks built: ceil((segment + eff_w - 1) * c / 64) + 1 (one more for the
+    // last tap's 64-byte loads) must fit.
+    flat_segment = ((max_columns - 1) * 64 / c - (eff_w - 1)) / whole * whole;
+  }
+  a.flat = flat_segment > 0;
+  if (a.flat) {
+    a.n_blocks = 1;
+    a.phases = c / gcd64;
+    a.segment = flat_segment;
+  } else {
+    // Output pixels per segment: as many as have their columns fit the buffer.
+    if (max_columns < eff_w)
+      return InvalidArgumentError("{}: filter {} is too large ({} columns of {} bytes)", kOp, Describe(filter),
+                                  eff_w, a.column_bytes);
+    a.n_blocks = a.phases = (c + dwq8::kBlock - 1) / dwq8::kBlock;
+    a.segment = std::min(out_w, (max_columns - eff_w) / p.stride_width + 1);
+  }
 
-  const int32_t groups = a.groups, blocks = a.n_blocks;
+  const int32_t groups = a.groups, phases = a.phases;
+  const bool flat = a.flat;
   const int64_t block_bytes = static_cast<int64_t>(k_w) * groups * 256;
-  impl->weights = AlignedArray<int8_t>(static_cast<size_t>(blocks) * block_bytes);
-  impl->bias = AlignedArray<int32_t>(static_cast<size_t>(blocks) * dwq8::kBlock);
-  impl->scale = AlignedArray<float>(static_cast<size_t>(blocks) * dwq8::kBlock);
-  if (!impl->weights || !impl->bias || !impl->scale) return UnavailableError("{}: out of memory for the packed weights", kOp);
+  impl->weights = AlignedArray<int8_t>(static_cast<size_t>(phases) * block_bytes);
+  impl->bias = AlignedArray<int32_t>(static_cast<size_t>(phases) * dwq8::kBlock);
+  impl->scale = AlignedArray<float>(static_cast<size_t>(phases) * dwq8::kBlock);
+  if (!impl->weights || !impl->bias || !impl->scale)
+    return UnavailableError("{}: out of memory for the packed weights", kOp);
   // Locals only in the packing loop (see conv_int8_vnni.cc: stores through
   // int8_t* would otherwise reload struct fields on every byte).
   const auto* w = static_cast<const uint8_t*>(filter.data);
@@ -137,9 +156,14 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
   const int32_t taps = k_h * k_w;
   const int32_t input_term = u8 ? qin.zero_point : qin.zero_point + 128;
   const bool per_channel = fscale.size() != 1;
-  for (int32_t ch = 0; ch < c; ++ch) {
-    const int32_t within = ch % dwq8::kBlock, lane = within / 16, vec = (within % 16) / 4, dword = within % 4;
-    const int64_t block = ch / dwq8::kBlock;
+  // One slot per output byte position of a weight set: a channel of a block,
+  // or (flat) the channel a chunk's byte holds, channels repeating every c bytes.
+  const int32_t slots = phases * dwq8::kBlock;
+  for (int32_t s = 0; s < slots; ++s) {
+    const int32_t ch = flat ? s % c : s;
+    if (ch >= c) continue;  // a block's padding: weights, bias and scale 0
+    const int32_t within = s % dwq8::kBlock, lane = within / 16, vec = (within % 16) / 4, dword = within % 4;
+    const int64_t block = s / dwq8::kBlock;
     int8_t* dst = packed + block * block_bytes + vec * 64 + lane * 16 + dword * 4;
     int32_t sum = 0;  // of the packed weights, for the input term
     for (int32_t ky = 0; ky < k_h; ++ky)
@@ -178,7 +202,7 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
   impl->dtype = dtype;
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
-  impl->units = static_cast<int64_t>(n) * out_h * blocks;
+  impl->units = static_cast<int64_t>(n) * out_h * a.n_blocks;
 
   auto conv = std::unique_ptr<DepthwiseConvQ8>(new DepthwiseConvQ8());
   conv->num_parts_ = static_cast<int>(std::min<int64_t>(num_parts, impl->units));

@@ -9,8 +9,8 @@ namespace edgepipe::engine::kernels::dwq8 {
 
 inline constexpr int kBlock = 64;  // channels per block: one zmm of bytes
 // Column groups of one segment of an output row live in a stack buffer of this
-// size (a third of Zen 5's 48 KiB L1D: the input rows and weights stay in too).
-inline constexpr int kScratchBytes = 16384;
+// size (half of Zen 5's 48 KiB L1D: the input rows and weights stay in too).
+inline constexpr int kScratchBytes = 24576;
 inline constexpr int kMaxKernelHeight = 32;
 
 // Layout, for a block of 64 channels: vpdpbusd works within 128-bit lanes, and
@@ -32,13 +32,23 @@ struct DwArgs {
   int32_t batches, in_h, in_w, channels, out_h, out_w;
   int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
   int32_t groups;     // ceil(k_h / 4): 4 kernel rows per vpdpbusd
-  int32_t n_blocks;   // ceil(channels / 64)
+  int32_t n_blocks;   // channel blocks per output row: ceil(channels / 64), 1 when flat
+  int32_t phases;     // weight sets: n_blocks, or channels / gcd(channels, 64) when flat
   int32_t segment;    // output pixels whose columns are built together (fits kScratchBytes)
-  int32_t column_bytes;  // one column: groups * 256 (+ 256 for the uint8 sums)
+  int32_t column_bytes;  // one column (or flat chunk): groups * 256 (+ 256 for the uint8 sums)
   bool u8;
-  const int8_t* weights;  // [n_blocks][k_w][groups][256]: w (int8) or w - 128 (uint8)
-  const int32_t* bias;    // [n_blocks][64] in accumulator order, with the zero point terms
-  const float* scale;     // [n_blocks][64] in accumulator order: input_scale * filter_scale / output_scale
+  // Flat rows (stride_w 1, channels a multiple of 16 but not of 64, where
+  // 64-channel blocks would compute up to 4x the outputs they store): an
+  // output row is cut into 64-byte chunks whatever pixels they span. Each 16-
+  // byte lane is then one pixel's channels, and tap kx's input for a chunk is
+  // the same bytes kx * dil_w * channels further on, so the interleaved rows are
+  // kept as 4 planes (one per vector j) that any multiple of 16 bytes can be
+  // loaded from. Chunk k uses weight set k % phases (from a segment start,
+  // which is a multiple of 64 bytes).
+  bool flat;
+  const int8_t* weights;  // [phases][k_w][groups][256]: w (int8) or w - 128 (uint8)
+  const int32_t* bias;    // [phases][64] in accumulator order, with the zero point terms
+  const float* scale;     // [phases][64] in accumulator order: input_scale * filter_scale / output_scale
   const uint32_t* sum_weights;  // [groups]: bytes filter_zp - 128 for the group's real rows, 0 past k_h (uint8)
   int32_t output_zero_point, act_min, act_max;
   uint8_t pad_value;  // the input zero point's byte

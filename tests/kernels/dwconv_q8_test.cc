@@ -198,6 +198,31 @@ TEST_F(DepthwiseConvQ8Test, RowsLongerThanOneSegment) {
     }
 }
 
+// Stride-1 rows whose channel count is a multiple of 16 but not of 64 run as
+// flat 64-byte chunks spanning pixels (dwconv_q8_impl.h): rows of several
+// segments, padding on both sides, dilation, 5x5, VALID, rows whose bytes do
+// not fill the last chunk.
+TEST_F(DepthwiseConvQ8Test, FlatRows) {
+  std::mt19937 rng(17);
+  for (bool u8 : {false, true}) {
+    const Case cases[] = {
+        {1, 6, 257, 16, 3, 3, 1, 1, true, A::kRelu6},  {1, 5, 112, 32, 3, 3, 1, 1, true, A::kNone},
+        {1, 7, 65, 96, 3, 3, 1, 1, true, A::kRelu},    {1, 6, 56, 144, 3, 3, 1, 1, true, A::kRelu6},
+        {2, 5, 33, 48, 3, 3, 2, 1, true, A::kNone},    {1, 7, 31, 80, 5, 5, 1, 1, true, A::kNone},
+        {1, 6, 29, 272, 3, 3, 1, 1, false, A::kRelu},  {1, 3, 3, 16, 3, 3, 1, 1, true, A::kReluN1To1},
+        {1, 9, 41, 160, 5, 3, 1, 1, false, A::kNone},  {1, 4, 1, 32, 3, 3, 1, 1, true, A::kNone},
+    };
+    int i = 0;
+    for (Case c : cases) {
+      c.u8 = u8;
+      RunCase(c, rng, 1 + i++ % 3);
+      c.dil = 2;
+      if (!c.same && c.w < (c.kw - 1) * 2 + 1) continue;
+      RunCase(c, rng, 2);
+    }
+  }
+}
+
 TEST_F(DepthwiseConvQ8Test, DilationPartsPerTensorWeightsNoBias) {
   std::mt19937 rng(14);
   for (bool u8 : {false, true}) {
