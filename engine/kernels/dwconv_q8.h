@@ -41,6 +41,13 @@ struct DepthwiseQ8Params {
 // code path); Create fails otherwise.
 bool DepthwiseQ8Supported();
 
+// Whether the kernel is expected to beat Debian's XNNPACK on this shape. Rows
+// run as 64-channel blocks unless flat (dwconv_q8_impl.h); a block computes 64
+// channels whatever it stores, and below 30 % of them used XNNPACK's kernel is
+// faster (mobilenet_v1_0.25: 8 channels 48 vs 28 us, 16 at stride 2 16 vs 7 us;
+// 24 channels, 38 % used, still win: movenet 19 vs 24 us).
+bool DepthwiseQ8Worthwhile(int32_t channels, int32_t stride_width);
+
 class DepthwiseConvQ8 {
  public:
   // input NHWC int8 or uint8 (per-tensor), filter [1, KH, KW, C] of the same

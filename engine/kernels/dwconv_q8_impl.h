@@ -37,8 +37,8 @@ struct DwArgs {
   int32_t segment;    // output pixels whose columns are built together (fits kScratchBytes)
   int32_t column_bytes;  // one column (or flat chunk): groups * 256 (+ 256 for the uint8 sums)
   bool u8;
-  // Flat rows (stride_w 1, channels a multiple of 16 but not of 64, where
-  // 64-channel blocks would compute up to 4x the outputs they store): an
+  // Flat rows (stride_w 1, channels a multiple of 16 that 64-channel blocks
+  // would leave a fifth or more unused, up to 3/4 for 16): an
   // output row is cut into 64-byte chunks whatever pixels they span. Each 16-
   // byte lane is then one pixel's channels, and tap kx's input for a chunk is
   // the same bytes kx * dil_w * channels further on, so the interleaved rows are

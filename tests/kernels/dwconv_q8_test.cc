@@ -296,6 +296,16 @@ TEST_F(DepthwiseConvQ8Test, Uint8HandComputed) {
   EXPECT_EQ(out.Values<uint8_t>(), (std::vector<uint8_t>{166, 22, 0, 0}));
 }
 
+TEST(DepthwiseQ8WorthwhileTest, LeavesMostlyEmptyBlocksToXnnpack) {
+  EXPECT_FALSE(DepthwiseQ8Worthwhile(8, 1));   // a block 1/8 used
+  EXPECT_FALSE(DepthwiseQ8Worthwhile(16, 2));  // 1/4 used (stride 2 has no flat rows)
+  EXPECT_TRUE(DepthwiseQ8Worthwhile(16, 1));   // flat rows
+  EXPECT_TRUE(DepthwiseQ8Worthwhile(24, 1));   // 3/8 used
+  EXPECT_TRUE(DepthwiseQ8Worthwhile(96, 2));
+  EXPECT_TRUE(DepthwiseQ8Worthwhile(960, 1));
+  EXPECT_FALSE(DepthwiseQ8Worthwhile(0, 1));
+}
+
 TEST_F(DepthwiseConvQ8Test, RejectsWhatItCannotRun) {
   Quantization q = testing::PerTensor(0.1f, 0);
   TestTensor in = Output(DType::kInt8, {1, 4, 4, 8}, "input", q);
