@@ -125,5 +125,8 @@ std::unique_ptr<Backend> MakeVnniConvBackend();
 // fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
 // XNNPACK). Null when the CPU has no AVX512F.
 std::unique_ptr<Backend> MakeF32ConvBackend();
+// int8 and uint8 DEPTHWISE_CONV_2D (depth multiplier 1) on our AVX512-VNNI kernel
+// (placed before XNNPACK). Null when the CPU has no AVX512-VNNI.
+std::unique_ptr<Backend> MakeDepthwiseQ8Backend();
 
 }  // namespace edgepipe::engine

@@ -60,6 +60,10 @@ Status Interpreter::Build() {
   // fp32 convs likewise go to our AVX-512 kernels; EDGEPIPE_OWN_F32_CONV=0 keeps them on XNNPACK.
   if (const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV"); env == nullptr || std::string_view(env) != "0")
     if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));
+  // Likewise 8-bit DEPTHWISE_CONV_2D (Debian's XNNPACK runs them with vpmulld);
+  // EDGEPIPE_OWN_QDWCONV=0 keeps them on XNNPACK.
+  if (const char* env = std::getenv("EDGEPIPE_OWN_QDWCONV"); env == nullptr || std::string_view(env) != "0")
+    if (auto dw = MakeDepthwiseQ8Backend()) backends_.push_back(std::move(dw));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {

@@ -11,6 +11,7 @@
 #include "engine/backend.h"
 #include "engine/kernels/conv_f32.h"
 #include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/dwconv_q8.h"
 #include "engine/threading/thread_pool.h"
 #include "tests/engine/test_models.h"
 #include "tests/testing/shared_data.h"
@@ -111,11 +112,16 @@ const char* F32ConvBackend() {
 struct PlanCase {
   const char* file;
   // An op name -> backend all its instances use; "vnni": the own AVX512-VNNI
-  // conv when the CPU has it (and EDGEPIPE_VNNI_CONV is not 0), else XNNPACK.
+  // conv when the CPU has it (and EDGEPIPE_VNNI_CONV is not 0), else XNNPACK;
+  // "qdw": likewise the own 8-bit depthwise conv (EDGEPIPE_OWN_QDWCONV).
   std::map<std::string, std::string> op_backend;
 };
 
 std::string ExpectedBackend(const std::string& expected) {
+  if (expected == "qdw") {
+    const char* env = std::getenv("EDGEPIPE_OWN_QDWCONV");
+    return kernels::DepthwiseQ8Supported() && (env == nullptr || std::string(env) != "0") ? "own" : "XNNPACK";
+  }
   if (expected != "vnni") return expected;
   const char* env = std::getenv("EDGEPIPE_VNNI_CONV");
   const bool vnni = kernels::ConvInt8VnniSupported() && (env == nullptr || std::string(env) != "0");
@@ -170,12 +176,16 @@ INSTANTIATE_TEST_SUITE_P(
                   {"RELU", "fused"}}},
         PlanCase{"palm_detection_lite.tflite",
                  {{"DEQUANTIZE", "folded"}, {"CONV_2D", F32ConvBackend()}, {"DEPTHWISE_CONV_2D", F32ConvBackend()}}},
+        // (mobilenet_v1's 8- and 16-channel depthwise convs stay on XNNPACK: DepthwiseQ8Worthwhile.)
         PlanCase{"mobilenet_v1_0.25_128_quant.tflite",
                  {{"CONV_2D", "vnni"}, {"SOFTMAX", "own"}, {"AVERAGE_POOL_2D", "own"}}},
-        PlanCase{"mobilenet_v2_1.0_224_quant.tflite", {{"CONV_2D", "vnni"}, {"ADD", "XNNPACK"}}},
-        PlanCase{"tf2_mobilenet_v2_1.0_224_ptq.tflite", {{"DEPTHWISE_CONV_2D", "XNNPACK"}, {"MEAN", "XNNPACK"}}},
-        PlanCase{"movenet_single_pose_lightning_ptq.tflite", {{"GATHER_ND", "own"}, {"CAST", "own"}}},
-        PlanCase{"deeplabv3_mnv2_dm05_pascal_quant.tflite", {{"ARG_MAX", "own"}, {"RESIZE_BILINEAR", "XNNPACK"}}},
+        PlanCase{"mobilenet_v2_1.0_224_quant.tflite",
+                 {{"CONV_2D", "vnni"}, {"DEPTHWISE_CONV_2D", "qdw"}, {"ADD", "XNNPACK"}}},
+        PlanCase{"tf2_mobilenet_v2_1.0_224_ptq.tflite", {{"DEPTHWISE_CONV_2D", "qdw"}, {"MEAN", "XNNPACK"}}},
+        PlanCase{"movenet_single_pose_lightning_ptq.tflite",
+                 {{"DEPTHWISE_CONV_2D", "qdw"}, {"GATHER_ND", "own"}, {"CAST", "own"}}},
+        PlanCase{"deeplabv3_mnv2_dm05_pascal_quant.tflite",
+                 {{"DEPTHWISE_CONV_2D", "qdw"}, {"ARG_MAX", "own"}, {"RESIZE_BILINEAR", "XNNPACK"}}},
         PlanCase{"traffic_model.tflite", {{"TFLite_Detection_PostProcess", "own"}, {"SPLIT", "own"}}}));
 
 TEST(InterpreterTest, DetectionOutputsGetStaticShapes) {
@@ -204,8 +214,8 @@ TEST(InterpreterTest, PreserveAllTensorsExposesIntermediates) {
   auto preserving = Interpreter::Create(*model, {.preserve_all_tensors = true});
   ASSERT_TRUE(plain.ok() && preserving.ok());
   // Every op its own step. (Without the VNNI conv, XNNPACK groups this model's
-  // ops and preserving makes more steps; with it, the convs alternate with
-  // XNNPACK's depthwise convs, which leaves no groups even in the plain plan.)
+  // ops and preserving makes more steps; with it and the own depthwise conv,
+  // few XNNPACK ops remain, and none next to each other.)
   EXPECT_GE((*preserving)->num_steps(), (*plain)->num_steps());
   size_t live_ops = 0;
   for (const OpPlacement& p : (*preserving)->placements()) live_ops += p.step >= 0;

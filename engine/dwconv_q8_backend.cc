@@ -1,0 +1,115 @@
+// int8 and uint8 DEPTHWISE_CONV_2D (depth multiplier 1) on our AVX512-VNNI
+// kernel (engine/kernels/dwconv_q8.h), ahead of XNNPACK: Debian's 2022 XNNPACK
+// runs them with vpmulld. One op per step; with a thread pool the op's output
+// rows x channel blocks are split into a few parts per thread, so that a part
+// that starts late (the other vCPU busy) leaves less behind.
+#include <pthreadpool.h>
+
+#include <algorithm>
+
+#include "engine/backend.h"
+#include "engine/kernels/dwconv_q8.h"
+
+namespace edgepipe::engine {
+namespace {
+
+constexpr int kPartsPerThread = 4;
+constexpr int64_t kBytesPerPart = 16384;
+
+Result<kernels::FusedActivation> ToActivation(Activation a) {
+  switch (a) {
+    case Activation::kNone: return kernels::FusedActivation::kNone;
+    case Activation::kRelu: return kernels::FusedActivation::kRelu;
+    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
+    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
+    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
+  }
+}
+
+class DepthwiseQ8Backend final : public Backend {
+ public:
+  const char* name() const override { return "own"; }
+  bool groups_ops() const override { return false; }
+
+  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
+    (void)why;  // XNNPACK comes next; no need to explain.
+    if (op.code != builtin::kDepthwiseConv2D || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
+    const TensorView& in = plan.tensors[op.inputs[0]].view;
+    const PlanTensor& filter = plan.tensors[op.inputs[1]];
+    const TensorView& out = plan.tensors[op.outputs[0]].view;
+    if ((in.dtype != DType::kInt8 && in.dtype != DType::kUInt8) || out.dtype != in.dtype ||
+        in.quant.scale.size() != 1 || out.quant.scale.size() != 1 || in.rank() != 4)
+      return false;
+    // Depth multiplier 1 only; others stay on XNNPACK.
+    if (!filter.is_constant || filter.view.dtype != in.dtype || filter.view.rank() != 4 ||
+        filter.view.shape[3] != in.shape[3])
+      return false;
+    if (!kernels::DepthwiseQ8Worthwhile(in.shape[3], op.options.stride_w)) return false;
+    for (int64_t zp : filter.view.quant.zero_point)
+      if (in.dtype == DType::kInt8 ? zp != 0 : zp != filter.view.quant.zero_point[0]) return false;
+    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+      const PlanTensor& bias = plan.tensors[op.inputs[2]];
+      if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;
+    }
+    return ToActivation(op.options.activation).ok();
+  }
+
+  Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
+                                        const BackendContext& context) const override {
+    if (ops.size() != 1) return InternalError("own kernels run one op per step");
+    EP_ASSIGN_OR_RETURN(auto conv, Prepare(plan, ops[0], context));
+    const PlanOp& op = plan.ops[ops[0]];
+    const int parts = conv->num_parts();
+    return std::unique_ptr<Step>(std::make_unique<PartedStep>(
+        parts, 0, context.scratch, context.threadpool, OpLabel(op),
+        [conv = std::shared_ptr<kernels::DepthwiseConvQ8>(std::move(conv)), input = plan.tensors[op.inputs[0]].view,
+         output = plan.tensors[op.outputs[0]].view](int part, std::byte*) {
+          return conv->RunPart(input, output, part);
+        }));
+  }
+
+  // Create checks what Supports does not (quantization axis, scale ranges,
+  // shapes): an op it refuses goes on to XNNPACK.
+  Status Probe(const Plan& plan, int op, const BackendContext& context) const override {
+    return Prepare(plan, op, context).status();
+  }
+
+ private:
+  static Result<std::unique_ptr<kernels::DepthwiseConvQ8>> Prepare(const Plan& plan, int index,
+                                                                   const BackendContext& context) {
+    const PlanOp& op = plan.ops[index];
+    kernels::DepthwiseQ8Params params;
+    params.stride_height = op.options.stride_h;
+    params.stride_width = op.options.stride_w;
+    params.dilation_height = op.options.dilation_h;
+    params.dilation_width = op.options.dilation_w;
+    params.same_padding = op.options.padding == Padding::kSame;
+    auto activation = ToActivation(op.options.activation);
+    if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
+    params.activation = *activation;
+    const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
+    const int threads = context.threadpool != nullptr
+                            ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))
+                            : 1;
+    // Ops of a few microseconds run on one thread: waking the pool cost more
+    // than it saved (mobilenet_v1_0.25's 8x8x128: 1.7 us on one thread, 4.2 us
+    // split over two). About 16 KiB of output per part.
+    const TensorView& out = plan.tensors[op.outputs[0]].view;
+    const int64_t by_size = static_cast<int64_t>(out.num_bytes()) / kBytesPerPart;
+    const int parts = static_cast<int>(std::clamp<int64_t>(by_size, 1, threads * kPartsPerThread));
+    auto conv = kernels::DepthwiseConvQ8::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view,
+                                                 bias, plan.tensors[op.outputs[0]].view, params,
+                                                 threads > 1 ? parts : 1);
+    if (!conv.ok()) return conv.status().WithContext(OpLabel(op));
+    return conv;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeDepthwiseQ8Backend() {
+  if (!kernels::DepthwiseQ8Supported()) return nullptr;
+  return std::make_unique<DepthwiseQ8Backend>();
+}
+
+}  // namespace edgepipe::engine

@@ -1,0 +1,76 @@
+// 8-bit DEPTHWISE_CONV_2D (depth multiplier 1) on AVX512-VNNI, in TFLite's two
+// quantized forms: int8 activations with symmetric per-channel (or per-tensor)
+// int8 weights, and uint8 activations with uint8 weights that have one zero
+// point. Written by the engine work: Debian's 2022 XNNPACK runs these ops with
+// a vpmulld kernel that took 40 % of tf2_mobilenet_v2_ptq's time once the convs
+// moved to conv_int8_vnni.h.
+//
+// Method (dwconv_q8_impl.h has the layout): for one output row and 64
+// channels, each input column the row needs is turned once into "column
+// groups", the bytes of 4 kernel rows at that column interleaved per channel,
+// which is the operand layout of vpdpbusd: one instruction then adds 4 taps of
+// 16 channels. An output pixel is KW (x ceil(KH/4)) such dot products of 4
+// vectors against weights packed the same way at load time. The columns are
+// built once and read by every output pixel whose window covers them, so
+// stride 1 interleaves each input byte once per output row instead of KW times.
+//
+// Requantization is XNNPACK's fp32 one (what LiteRT runs), as in
+// conv_int8_vnni.h, so outputs are bit-identical to LiteRT's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/kernels/kernels.h"
+#include "engine/tensor_view.h"
+
+namespace edgepipe::engine::kernels {
+
+struct DepthwiseQ8Params {
+  int32_t stride_height = 1;
+  int32_t stride_width = 1;
+  int32_t dilation_height = 1;
+  int32_t dilation_width = 1;
+  bool same_padding = false;  // TFLite SAME: half the padding at top/left, padded taps hold the input zero point
+  FusedActivation activation = FusedActivation::kNone;
+};
+
+// True when the CPU has AVX512F, AVX512BW and AVX512-VNNI (the kernel's only
+// code path); Create fails otherwise.
+bool DepthwiseQ8Supported();
+
+// Whether the kernel is expected to beat Debian's XNNPACK on this shape. Rows
+// run as 64-channel blocks unless flat (dwconv_q8_impl.h); a block computes 64
+// channels whatever it stores, and below 30 % of them used XNNPACK's kernel is
+// faster (mobilenet_v1_0.25: 8 channels 48 vs 28 us, 16 at stride 2 16 vs 7 us;
+// 24 channels, 38 % used, still win: movenet 19 vs 24 us).
+bool DepthwiseQ8Worthwhile(int32_t channels, int32_t stride_width);
+
+class DepthwiseConvQ8 {
+ public:
+  // input NHWC int8 or uint8 (per-tensor), filter [1, KH, KW, C] of the same
+  // type, constant (int8: zero points 0; uint8: one zero point; scales per
+  // channel along axis 3 or per tensor), bias int32 [C] or null, output NHWC
+  // [N, OH, OW, C] of the same type (per-tensor). The work (output rows x
+  // 64-channel blocks) is split into `num_parts` parts that may run concurrently.
+  static Result<std::unique_ptr<DepthwiseConvQ8>> Create(const TensorView& input, const TensorView& filter,
+                                                         const TensorView* bias, const TensorView& output,
+                                                         const DepthwiseQ8Params& params, int num_parts = 1);
+  ~DepthwiseConvQ8();
+
+  int num_parts() const { return num_parts_; }
+  Status RunPart(const TensorView& input, const TensorView& output, int part);
+  // Every part on the calling thread.
+  Status Run(const TensorView& input, const TensorView& output);
+
+  struct Impl;
+
+ private:
+  DepthwiseConvQ8() = default;
+  std::unique_ptr<Impl> impl_;
+  int num_parts_ = 1;
+};
+
+}  // namespace edgepipe::engine::kernels
