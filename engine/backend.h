@@ -17,6 +17,7 @@
 #include <pthreadpool.h>
 
 #include "core/status.h"
+#include "engine/kernels/kernels.h"
 #include "engine/page_buffer.h"
 #include "engine/planner.h"
 
@@ -37,6 +38,10 @@ class SharedScratch {
   size_t bytes_ = 0;
   PageBuffer buffer_;
 };
+
+// The kernels' names for an op's options.
+Result<kernels::FusedActivation> ToKernelActivation(Activation activation);
+Result<kernels::ConvParams> ConvParamsOf(const PlanOp& op);
 
 struct BackendContext {
   pthreadpool_t threadpool = nullptr;  // may be null (single thread)

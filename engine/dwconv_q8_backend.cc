@@ -16,16 +16,6 @@ namespace {
 constexpr int kPartsPerThread = 4;
 constexpr int64_t kBytesPerPart = 16384;
 
-Result<kernels::FusedActivation> ToActivation(Activation a) {
-  switch (a) {
-    case Activation::kNone: return kernels::FusedActivation::kNone;
-    case Activation::kRelu: return kernels::FusedActivation::kRelu;
-    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
-    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
-    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
-  }
-}
-
 class DepthwiseQ8Backend final : public Backend {
  public:
   const char* name() const override { return "own"; }
@@ -51,7 +41,7 @@ class DepthwiseQ8Backend final : public Backend {
       const PlanTensor& bias = plan.tensors[op.inputs[2]];
       if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;
     }
-    return ToActivation(op.options.activation).ok();
+    return ToKernelActivation(op.options.activation).ok();
   }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
@@ -78,15 +68,7 @@ class DepthwiseQ8Backend final : public Backend {
   static Result<std::unique_ptr<kernels::DepthwiseConvQ8>> Prepare(const Plan& plan, int index,
                                                                    const BackendContext& context) {
     const PlanOp& op = plan.ops[index];
-    kernels::DepthwiseQ8Params params;
-    params.stride_height = op.options.stride_h;
-    params.stride_width = op.options.stride_w;
-    params.dilation_height = op.options.dilation_h;
-    params.dilation_width = op.options.dilation_w;
-    params.same_padding = op.options.padding == Padding::kSame;
-    auto activation = ToActivation(op.options.activation);
-    if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
-    params.activation = *activation;
+    EP_ASSIGN_OR_RETURN(const kernels::ConvParams params, ConvParamsOf(op));
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
     const int threads = context.threadpool != nullptr
                             ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))

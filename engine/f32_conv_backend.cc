@@ -16,16 +16,6 @@
 namespace edgepipe::engine {
 namespace {
 
-Result<kernels::FusedActivation> ToActivation(Activation a) {
-  switch (a) {
-    case Activation::kNone: return kernels::FusedActivation::kNone;
-    case Activation::kRelu: return kernels::FusedActivation::kRelu;
-    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
-    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
-    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
-  }
-}
-
 class F32ConvBackend final : public Backend {
  public:
   const char* name() const override { return "own"; }
@@ -47,7 +37,7 @@ class F32ConvBackend final : public Backend {
       const PlanTensor& bias = plan.tensors[op.inputs[2]];
       if (!bias.is_constant || bias.view.dtype != DType::kFloat32) return false;
     }
-    return ToActivation(op.options.activation).ok();
+    return ToKernelActivation(op.options.activation).ok();
   }
 
   int FusedSuccessors(const Plan& plan, int index) const override {
@@ -129,7 +119,7 @@ class F32ConvBackend final : public Backend {
       const PlanOp& add = plan.ops[next];
       if (add.code == builtin::kAdd && add.inputs.size() == 2 && add.outputs.size() == 1 &&
           (add.inputs[0] == value) != (add.inputs[1] == value) && OnlyFeeds(plan, value, next) &&
-          ToActivation(add.options.activation).ok()) {
+          ToKernelActivation(add.options.activation).ok()) {
         const int other = add.inputs[0] == value ? add.inputs[1] : add.inputs[0];
         const PlanTensor& res = plan.tensors[other];
         const TensorView& add_out = plan.tensors[add.outputs[0]].view;
@@ -168,15 +158,13 @@ class F32ConvBackend final : public Backend {
   static Result<std::unique_ptr<kernels::ConvF32>> Prepare(const Plan& plan, int index, const BackendContext& context,
                                                            const Epilogue& epilogue) {
     const PlanOp& op = plan.ops[index];
-    kernels::ConvF32Params params;
-    params.stride_height = op.options.stride_h;
-    params.stride_width = op.options.stride_w;
-    params.dilation_height = op.options.dilation_h;
-    params.dilation_width = op.options.dilation_w;
-    params.same_padding = op.options.padding == Padding::kSame;
-    auto activation = ToActivation(epilogue.residual >= 0 ? epilogue.activation : op.options.activation);
-    if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
-    params.activation = *activation;
+    EP_ASSIGN_OR_RETURN(kernels::ConvParams params, ConvParamsOf(op));
+    // With a fused ADD, the activation is the ADD's (after the residual).
+    if (epilogue.residual >= 0) {
+      auto activation = ToKernelActivation(epilogue.activation);
+      if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
+      params.activation = *activation;
+    }
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
     const int parts = KernelParts(context.threadpool);
     const TensorView& in = plan.tensors[op.inputs[0]].view;

@@ -19,16 +19,6 @@ class KernelStep final : public Step {
   std::function<Status()> run_;
 };
 
-Result<kernels::FusedActivation> ToKernelActivation(Activation a) {
-  switch (a) {
-    case Activation::kNone: return kernels::FusedActivation::kNone;
-    case Activation::kRelu: return kernels::FusedActivation::kRelu;
-    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
-    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
-    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
-  }
-}
-
 // Reads a constant integer input (axis, begin/end/strides).
 Result<std::vector<int32_t>> ConstantInts(const Plan& plan, const PlanOp& op, size_t k) {
   if (op.inputs.size() <= k || op.inputs[k] < 0) return InvalidArgumentError("input {} is missing", k);

@@ -9,16 +9,6 @@
 namespace edgepipe::engine {
 namespace {
 
-Result<kernels::FusedActivation> ToActivation(Activation a) {
-  switch (a) {
-    case Activation::kNone: return kernels::FusedActivation::kNone;
-    case Activation::kRelu: return kernels::FusedActivation::kRelu;
-    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
-    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
-    default: return UnimplementedError("fused {} activation is not supported", ActivationName(a));
-  }
-}
-
 class VnniConvBackend final : public Backend {
  public:
   const char* name() const override { return "own"; }
@@ -43,7 +33,7 @@ class VnniConvBackend final : public Backend {
       const PlanTensor& bias = plan.tensors[op.inputs[2]];
       if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;
     }
-    return ToActivation(op.options.activation).ok();
+    return ToKernelActivation(op.options.activation).ok();
   }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
@@ -71,15 +61,7 @@ class VnniConvBackend final : public Backend {
   static Result<std::unique_ptr<kernels::ConvInt8Vnni>> Prepare(const Plan& plan, int index,
                                                                 const BackendContext& context) {
     const PlanOp& op = plan.ops[index];
-    kernels::ConvInt8Params params;
-    params.stride_height = op.options.stride_h;
-    params.stride_width = op.options.stride_w;
-    params.dilation_height = op.options.dilation_h;
-    params.dilation_width = op.options.dilation_w;
-    params.same_padding = op.options.padding == Padding::kSame;
-    auto activation = ToActivation(op.options.activation);
-    if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
-    params.activation = *activation;
+    EP_ASSIGN_OR_RETURN(const kernels::ConvParams params, ConvParamsOf(op));
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
     const int parts = KernelParts(context.threadpool);
     auto conv = kernels::ConvInt8Vnni::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view,

@@ -11,21 +11,13 @@
 #include "engine/kernels/kernel_util.h"
 
 namespace edgepipe::engine::kernels {
+
+using internal::AlignedArray;
+using internal::MakeAlignedArray;
 namespace {
 
 constexpr std::string_view kConvOp = "Conv2DF32";
 constexpr std::string_view kDepthwiseOp = "DepthwiseConv2DF32";
-
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-template <typename T>
-std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
-  const size_t bytes = std::max<size_t>((n * sizeof(T) + 63) / 64 * 64, 64);
-  auto* p = static_cast<T*>(std::aligned_alloc(64, bytes));
-  if (p != nullptr) std::memset(p, 0, bytes);
-  return std::unique_ptr<T[], AlignedFree>(p);
-}
 
 void ActivationBounds(FusedActivation a, float* lo, float* hi) {
   constexpr float inf = std::numeric_limits<float>::infinity();
@@ -41,7 +33,7 @@ void ActivationBounds(FusedActivation a, float* lo, float* hi) {
 // Validates dtypes, ranks and the output size (as TFLite computes it) and
 // fills the geometry. filter_channels: the filter's last dimension.
 Status MakeGeometry(std::string_view op, const TensorView& input, const TensorView& filter, const TensorView* bias,
-                    const TensorView& output, const ConvF32Params& p, int num_parts, f32conv::Geometry* g) {
+                    const TensorView& output, const ConvParams& p, int num_parts, f32conv::Geometry* g) {
   using namespace internal;
   if (!ConvF32Supported()) return UnavailableError("{}: this CPU has no AVX512F", op);
   EP_RETURN_IF_ERROR(CheckDType(op, input, DType::kFloat32));
@@ -51,8 +43,7 @@ Status MakeGeometry(std::string_view op, const TensorView& input, const TensorVi
   if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
     return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", op, Describe(input),
                                 Describe(filter), Describe(output));
-  if (p.stride_height < 1 || p.stride_width < 1 || p.dilation_height < 1 || p.dilation_width < 1 || num_parts < 1)
-    return InvalidArgumentError("{}: strides, dilations and parts must be positive", op);
+  if (num_parts < 1) return InvalidArgumentError("{}: {} parts", op, num_parts);
   const int32_t n = input.shape[0], in_h = input.shape[1], in_w = input.shape[2], in_c = input.shape[3];
   const int32_t k_h = filter.shape[1], k_w = filter.shape[2], out_c = output.shape[3];
   if (output.shape[0] != n || k_h < 1 || k_w < 1 || in_c < 1 || out_c < 1)
@@ -63,20 +54,13 @@ Status MakeGeometry(std::string_view op, const TensorView& input, const TensorVi
     EP_RETURN_IF_ERROR(CheckTensor(op, *bias));
     EP_RETURN_IF_ERROR(CheckElementCount(op, *bias, out_c));
   }
-  const int eff_h = (k_h - 1) * p.dilation_height + 1, eff_w = (k_w - 1) * p.dilation_width + 1;
+  EP_ASSIGN_OR_RETURN(const ConvPadding padding, CheckConvGeometry(op, input, k_h, k_w, p, output));
   const int out_h = output.shape[1], out_w = output.shape[2];
-  const int want_h = p.same_padding ? (in_h + p.stride_height - 1) / p.stride_height
-                                    : (in_h - eff_h + p.stride_height) / p.stride_height;
-  const int want_w = p.same_padding ? (in_w + p.stride_width - 1) / p.stride_width
-                                    : (in_w - eff_w + p.stride_width) / p.stride_width;
-  if (out_h != want_h || out_w != want_w || out_h < 1 || out_w < 1)
-    return InvalidArgumentError("{}: output {} should be {}x{}", op, Describe(output), want_h, want_w);
   g->batches = n, g->in_h = in_h, g->in_w = in_w, g->in_c = in_c;
   g->out_h = out_h, g->out_w = out_w, g->out_c = out_c, g->k_h = k_h, g->k_w = k_w;
   g->stride_h = p.stride_height, g->stride_w = p.stride_width;
   g->dil_h = p.dilation_height, g->dil_w = p.dilation_width;
-  g->pad_top = p.same_padding ? std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2 : 0;
-  g->pad_left = p.same_padding ? std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2 : 0;
+  g->pad_top = padding.top, g->pad_left = padding.left;
   return OkStatus();
 }
 
@@ -87,7 +71,7 @@ struct ConvF32::Impl {
   f32conv::DepthwiseArgs dw{};
   f32conv::GemmArgs gemm{};
   std::vector<int32_t> input_shape, output_shape;
-  std::unique_ptr<float[], AlignedFree> weights, bias, alpha, zero_row;
+  AlignedArray<float> weights, bias, alpha, zero_row;
   bool has_residual = false;
   int64_t scratch_floats = 0;  // per part
   int64_t work = 0;       // depthwise: output rows; GEMM: output pixels
@@ -104,7 +88,7 @@ ConvF32::~ConvF32() = default;
 
 Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const TensorView& filter,
                                                  const TensorView* bias, const TensorView& output,
-                                                 const ConvF32Params& p, int num_parts,
+                                                 const ConvParams& p, int num_parts,
                                                  const ConvF32Epilogue& epilogue) {
   using namespace internal;
   f32conv::Geometry g{};
@@ -137,11 +121,11 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
   a.chunk_pixels = std::clamp(8192 / a.k / 24 * 24, 24, 960);
   const int n_blocks = (g.out_c + 15) / 16;
   const int channels = n_blocks * 16;
-  impl->weights = AlignedArray<float>(static_cast<size_t>(channels) * a.k);
-  impl->bias = AlignedArray<float>(channels);
+  impl->weights = MakeAlignedArray<float>(static_cast<size_t>(channels) * a.k);
+  impl->bias = MakeAlignedArray<float>(channels);
   if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kConvOp);
   if (alpha != nullptr) {
-    impl->alpha = AlignedArray<float>(channels);
+    impl->alpha = MakeAlignedArray<float>(channels);
     if (impl->alpha == nullptr) return InternalError("{}: out of memory", kConvOp);
     for (int oc = 0; oc < g.out_c; ++oc) impl->alpha[oc] = alpha->as<const float>()[alpha->num_elements() == 1 ? 0 : oc];
   }
@@ -172,7 +156,7 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
 
 Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& input, const TensorView& filter,
                                                           const TensorView* bias, const TensorView& output,
-                                                          const ConvF32Params& p, int num_parts) {
+                                                          const ConvParams& p, int num_parts) {
   f32conv::Geometry g{};
   EP_RETURN_IF_ERROR(MakeGeometry(kDepthwiseOp, input, filter, bias, output, p, num_parts, &g));
   if (filter.shape[0] != 1 || filter.shape[3] != g.in_c || g.out_c != g.in_c)
@@ -186,8 +170,8 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   a.g = g;
   a.c_blocks = (g.in_c + 15) / 16;
   const int taps = g.k_h * g.k_w;
-  impl->weights = AlignedArray<float>(static_cast<size_t>(a.c_blocks) * taps * 16);
-  impl->bias = AlignedArray<float>(static_cast<size_t>(a.c_blocks) * 16);
+  impl->weights = MakeAlignedArray<float>(static_cast<size_t>(a.c_blocks) * taps * 16);
+  impl->bias = MakeAlignedArray<float>(static_cast<size_t>(a.c_blocks) * 16);
   if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
   const float* w = filter.as<const float>();
   for (int c = 0; c < g.in_c; ++c) {
@@ -202,7 +186,7 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   // zeros up to the last output's window end.
   a.padded_w = std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.k_w - 1) * g.dil_w + 1);
   const int64_t row_floats = static_cast<int64_t>(a.c_blocks) * a.padded_w * 16;
-  impl->zero_row = AlignedArray<float>(static_cast<size_t>(row_floats));  // zeroed
+  impl->zero_row = MakeAlignedArray<float>(static_cast<size_t>(row_floats));  // zeroed
   if (impl->zero_row == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
   a.zero_row = impl->zero_row.get();
   impl->scratch_floats = static_cast<int64_t>(g.k_h) * row_floats;
@@ -249,7 +233,7 @@ Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int p
 }
 
 Status ConvF32::Run(const TensorView& input, const TensorView& output, const TensorView* residual) {
-  auto scratch = AlignedArray<float>(static_cast<size_t>(std::max<int64_t>(impl_->scratch_floats, 1)));
+  auto scratch = MakeAlignedArray<float>(static_cast<size_t>(std::max<int64_t>(impl_->scratch_floats, 1)));
   if (scratch == nullptr) return InternalError("{}: out of memory", impl_->op);
   std::fill_n(scratch.get(), std::max<int64_t>(impl_->scratch_floats, 1), std::numeric_limits<float>::quiet_NaN());
   for (int part = 0; part < num_parts_; ++part)

@@ -26,20 +26,11 @@
 
 namespace edgepipe::engine::kernels {
 
-struct ConvF32Params {
-  int32_t stride_height = 1;
-  int32_t stride_width = 1;
-  int32_t dilation_height = 1;
-  int32_t dilation_width = 1;
-  bool same_padding = false;  // TFLite SAME: pad_total = max(0, (out-1)*stride + eff_filter - in), half at top/left
-  FusedActivation activation = FusedActivation::kNone;
-};
-
 // True when the CPU has AVX512F (the kernels' only code path); Create fails otherwise.
 bool ConvF32Supported();
 
 // Ops fused after a CONV_2D: output = prelu(act(conv + bias + residual)),
-// where act is ConvF32Params::activation.
+// where act is ConvParams::activation.
 struct ConvF32Epilogue {
   // A tensor of the output's shape (an ADD's other operand), passed to Run.
   const TensorView* residual = nullptr;
@@ -54,12 +45,12 @@ class ConvF32 {
   // the input channels (no groups), bias float32 [O] or null, output NHWC.
   static Result<std::unique_ptr<ConvF32>> Create(const TensorView& input, const TensorView& filter,
                                                  const TensorView* bias, const TensorView& output,
-                                                 const ConvF32Params& params, int num_parts = 1,
+                                                 const ConvParams& params, int num_parts = 1,
                                                  const ConvF32Epilogue& epilogue = {});
   // DEPTHWISE_CONV_2D with depth multiplier 1: filter [1, KH, KW, C].
   static Result<std::unique_ptr<ConvF32>> CreateDepthwise(const TensorView& input, const TensorView& filter,
                                                           const TensorView* bias, const TensorView& output,
-                                                          const ConvF32Params& params, int num_parts = 1);
+                                                          const ConvParams& params, int num_parts = 1);
   ~ConvF32();
 
   // The work is split into num_parts independent parts; parts may run

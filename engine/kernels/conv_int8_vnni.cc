@@ -10,20 +10,12 @@
 #include "engine/kernels/kernel_util.h"
 
 namespace edgepipe::engine::kernels {
+
+using internal::AlignedArray;
+using internal::MakeAlignedArray;
 namespace {
 
 constexpr std::string_view kOp = "Conv2DInt8Vnni";
-
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-template <typename T>
-std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
-  const size_t bytes = std::max<size_t>((n * sizeof(T) + 63) / 64 * 64, 64);
-  auto* p = static_cast<T*>(std::aligned_alloc(64, bytes));
-  std::memset(p, 0, bytes);
-  return std::unique_ptr<T[], AlignedFree>(p);
-}
 
 // One part's im2col rows, plus 64 bytes for whole-vector stores of short rows
 // (vnni::Im2ColShort), rounded to keep every part 64-byte aligned.
@@ -36,9 +28,9 @@ int64_t ScratchBytes(const vnni::ConvArgs& a) {
 struct ConvInt8Vnni::Impl {
   vnni::ConvArgs args{};
   std::vector<int32_t> input_shape, output_shape;
-  std::unique_ptr<int8_t[], AlignedFree> weights;
-  std::unique_ptr<int32_t[], AlignedFree> bias;
-  std::unique_ptr<float[], AlignedFree> scale;
+  AlignedArray<int8_t> weights;
+  AlignedArray<int32_t> bias;
+  AlignedArray<float> scale;
   // Per part: im2col rows (kChunkPixels * k_padded bytes, unless the input is
   // read in place), then kChunkPixels int32 pixel sums.
   int64_t im2col_bytes = 0;
@@ -56,7 +48,7 @@ ConvInt8Vnni::~ConvInt8Vnni() = default;
 
 Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& input, const TensorView& filter,
                                                            const TensorView* bias, const TensorView& output,
-                                                           const ConvInt8Params& p, int num_parts) {
+                                                           const ConvParams& p, int num_parts) {
   using namespace internal;
   if (!ConvInt8VnniSupported()) return UnavailableError("{}: this CPU has no AVX512-VNNI", kOp);
   const DType dtype = input.dtype;
@@ -74,8 +66,7 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   if (filter.shape[3] != in_c || output.shape[0] != n || output.shape[3] != out_c)
     return InvalidArgumentError("{}: filter {} does not match input {} and output {}", kOp, Describe(filter),
                                 Describe(input), Describe(output));
-  if (p.stride_height < 1 || p.stride_width < 1 || p.dilation_height < 1 || p.dilation_width < 1 || num_parts < 1)
-    return InvalidArgumentError("{}: strides, dilations and parts must be positive", kOp);
+  if (num_parts < 1) return InvalidArgumentError("{}: {} parts", kOp, num_parts);
   EP_ASSIGN_OR_RETURN(QuantParams qin, PerTensorQuant(kOp, input));
   EP_ASSIGN_OR_RETURN(QuantParams qout, PerTensorQuant(kOp, output));
   const auto& fscale = filter.quant.scale;
@@ -84,35 +75,14 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
                                 Describe(filter));
   // int8 filters are symmetric (TFLite's int8 spec); uint8 ones have one zero
   // point, which enters the per-pixel term (ConvArgs::row_sum_mult).
-  int32_t filter_zp = 0;
-  const auto& fzp = filter.quant.zero_point;
-  if (u8) {
-    if (fzp.empty() || fzp[0] < 0 || fzp[0] > 255)
-      return InvalidArgumentError("{}: filter {} needs a zero point in [0, 255]", kOp, Describe(filter));
-    filter_zp = static_cast<int32_t>(fzp[0]);
-  }
-  for (int64_t zp : fzp)
-    if (zp != filter_zp)
-      return InvalidArgumentError("{}: filter {} must have {}", kOp, Describe(filter),
-                                  u8 ? "one zero point for every channel" : "zero points 0");
+  EP_ASSIGN_OR_RETURN(const int32_t filter_zp, UniformFilterZeroPoint(kOp, filter));
   if (bias != nullptr) {
     EP_RETURN_IF_ERROR(CheckDType(kOp, *bias, DType::kInt32));
     EP_RETURN_IF_ERROR(CheckElementCount(kOp, *bias, out_c));
   }
-  // Padding and output size as TFLite computes them.
-  const int eff_h = (k_h - 1) * p.dilation_height + 1, eff_w = (k_w - 1) * p.dilation_width + 1;
+  EP_ASSIGN_OR_RETURN(const ConvPadding padding, CheckConvGeometry(kOp, input, k_h, k_w, p, output));
   const int out_h = output.shape[1], out_w = output.shape[2];
-  const int want_h = p.same_padding ? (in_h + p.stride_height - 1) / p.stride_height
-                                    : (in_h - eff_h + p.stride_height) / p.stride_height;
-  const int want_w = p.same_padding ? (in_w + p.stride_width - 1) / p.stride_width
-                                    : (in_w - eff_w + p.stride_width) / p.stride_width;
-  if (out_h != want_h || out_w != want_w)
-    return InvalidArgumentError("{}: output {} should be {}x{}", kOp, Describe(output), want_h, want_w);
-  int pad_top = 0, pad_left = 0;
-  if (p.same_padding) {
-    pad_top = std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2;
-    pad_left = std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2;
-  }
+  const int pad_top = padding.top, pad_left = padding.left;
 
   auto conv = std::unique_ptr<ConvInt8Vnni>(new ConvInt8Vnni());
   conv->num_parts_ = num_parts;
@@ -131,9 +101,9 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
   a.direct = k_h == 1 && k_w == 1 && p.stride_height == 1 && p.stride_width == 1 && in_h == out_h &&
              in_w == out_w && in_c % 4 == 0;
   const int channels = a.n_blocks * 16;
-  impl->weights = AlignedArray<int8_t>(static_cast<size_t>(channels) * a.k_padded);
-  impl->bias = AlignedArray<int32_t>(channels);
-  impl->scale = AlignedArray<float>(channels);
+  impl->weights = MakeAlignedArray<int8_t>(static_cast<size_t>(channels) * a.k_padded);
+  impl->bias = MakeAlignedArray<int32_t>(channels);
+  impl->scale = MakeAlignedArray<float>(channels);
   // Packing reads each channel's weights once, in order. Locals only: stores
   // through int8_t* may alias anything, so fields read in the loop would be
   // reloaded on every byte.
@@ -226,7 +196,7 @@ Status ConvInt8Vnni::RunPart(const TensorView& input, const TensorView& output, 
 
 Status ConvInt8Vnni::Run(const TensorView& input, const TensorView& output) {
   const size_t bytes = scratch_bytes_per_part();
-  auto scratch = AlignedArray<uint8_t>(bytes);
+  auto scratch = MakeAlignedArray<uint8_t>(bytes);
   if (scratch == nullptr) return InternalError("{}: out of memory", kOp);
   std::memset(scratch.get(), 0xA5, bytes);
   for (int part = 0; part < num_parts_; ++part)

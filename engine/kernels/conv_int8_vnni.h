@@ -32,15 +32,6 @@
 
 namespace edgepipe::engine::kernels {
 
-struct ConvInt8Params {
-  int32_t stride_height = 1;
-  int32_t stride_width = 1;
-  int32_t dilation_height = 1;
-  int32_t dilation_width = 1;
-  bool same_padding = false;  // TFLite SAME: pad_total = max(0, (out-1)*stride + eff_filter - in), half at top/left
-  FusedActivation activation = FusedActivation::kNone;
-};
-
 // True when the CPU has AVX512F, AVX512BW and AVX512-VNNI (the kernel's only
 // code path); Create fails otherwise.
 bool ConvInt8VnniSupported();
@@ -54,7 +45,7 @@ class ConvInt8Vnni {
   // into `num_parts` independent parts.
   static Result<std::unique_ptr<ConvInt8Vnni>> Create(const TensorView& input, const TensorView& filter,
                                                       const TensorView* bias, const TensorView& output,
-                                                      const ConvInt8Params& params, int num_parts = 1);
+                                                      const ConvParams& params, int num_parts = 1);
   ~ConvInt8Vnni();
 
   int num_parts() const { return num_parts_; }

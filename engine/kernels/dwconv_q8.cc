@@ -12,29 +12,21 @@
 #include "engine/kernels/kernel_util.h"
 
 namespace edgepipe::engine::kernels {
+
+using internal::AlignedArray;
+using internal::MakeAlignedArray;
 namespace {
 
 constexpr std::string_view kOp = "DepthwiseConvQ8";
-
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-template <typename T>
-std::unique_ptr<T[], AlignedFree> AlignedArray(size_t n) {
-  const size_t bytes = std::max<size_t>((n * sizeof(T) + 63) / 64 * 64, 64);
-  auto* p = static_cast<T*>(std::aligned_alloc(64, bytes));
-  if (p != nullptr) std::memset(p, 0, bytes);
-  return std::unique_ptr<T[], AlignedFree>(p);
-}
 
 }  // namespace
 
 struct DepthwiseConvQ8::Impl {
   dwq8::DwArgs args{};
   std::vector<int32_t> input_shape, output_shape;
-  std::unique_ptr<int8_t[], AlignedFree> weights;
-  std::unique_ptr<int32_t[], AlignedFree> bias;
-  std::unique_ptr<float[], AlignedFree> scale;
+  AlignedArray<int8_t> weights;
+  AlignedArray<int32_t> bias;
+  AlignedArray<float> scale;
   std::vector<uint32_t> sum_weights;
   DType dtype = DType::kInt8;
   int64_t units = 0;
@@ -71,7 +63,7 @@ DepthwiseConvQ8::~DepthwiseConvQ8() = default;
 
 Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorView& input, const TensorView& filter,
                                                                  const TensorView* bias, const TensorView& output,
-                                                                 const DepthwiseQ8Params& p, int num_parts) {
+                                                                 const ConvParams& p, int num_parts) {
   using namespace internal;
   if (!DepthwiseQ8Supported()) return UnavailableError("{}: this CPU has no AVX512-VNNI", kOp);
   const DType dtype = input.dtype;
@@ -90,8 +82,7 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
   if (filter.shape[0] != 1 || filter.shape[3] != c || output.shape[0] != n || output.shape[3] != c)
     return InvalidArgumentError("{}: filter {} does not match input {} and output {} (depth multiplier 1)", kOp,
                                 Describe(filter), Describe(input), Describe(output));
-  if (p.stride_height < 1 || p.stride_width < 1 || p.dilation_height < 1 || p.dilation_width < 1 || num_parts < 1)
-    return InvalidArgumentError("{}: strides, dilations and parts must be positive", kOp);
+  if (num_parts < 1) return InvalidArgumentError("{}: {} parts", kOp, num_parts);
   if (k_h < 1 || k_w < 1 || k_h > dwq8::kMaxKernelHeight || c < 1)
     return InvalidArgumentError("{}: filter {} must be 1 to {} rows high", kOp, Describe(filter),
                                 dwq8::kMaxKernelHeight);
@@ -100,37 +91,21 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
   const auto& fscale = filter.quant.scale;
   if (fscale.size() != 1 && (fscale.size() != static_cast<size_t>(c) || filter.quant.axis != 3))
     return InvalidArgumentError("{}: filter {} needs one scale or one per channel (axis 3)", kOp, Describe(filter));
-  int32_t filter_zp = 0;
-  const auto& fzp = filter.quant.zero_point;
-  if (u8) {
-    if (fzp.empty() || fzp[0] < 0 || fzp[0] > 255)
-      return InvalidArgumentError("{}: filter {} needs a zero point in [0, 255]", kOp, Describe(filter));
-    filter_zp = static_cast<int32_t>(fzp[0]);
-  }
-  for (int64_t zp : fzp)
-    if (zp != filter_zp)
-      return InvalidArgumentError("{}: filter {} must have {}", kOp, Describe(filter),
-                                  u8 ? "one zero point for every channel" : "zero points 0");
+  EP_ASSIGN_OR_RETURN(const int32_t filter_zp, UniformFilterZeroPoint(kOp, filter));
   if (bias != nullptr) {
     EP_RETURN_IF_ERROR(CheckDType(kOp, *bias, DType::kInt32));
     EP_RETURN_IF_ERROR(CheckElementCount(kOp, *bias, c));
   }
-  const int eff_h = (k_h - 1) * p.dilation_height + 1, eff_w = (k_w - 1) * p.dilation_width + 1;
+  EP_ASSIGN_OR_RETURN(const ConvPadding padding, CheckConvGeometry(kOp, input, k_h, k_w, p, output));
   const int out_h = output.shape[1], out_w = output.shape[2];
-  const int want_h = p.same_padding ? (in_h + p.stride_height - 1) / p.stride_height
-                                    : (in_h - eff_h + p.stride_height) / p.stride_height;
-  const int want_w = p.same_padding ? (in_w + p.stride_width - 1) / p.stride_width
-                                    : (in_w - eff_w + p.stride_width) / p.stride_width;
-  if (out_h != want_h || out_w != want_w || out_h < 1 || out_w < 1)
-    return InvalidArgumentError("{}: output {} should be {}x{}", kOp, Describe(output), want_h, want_w);
+  const int eff_w = (k_w - 1) * p.dilation_width + 1;
 
   auto impl = std::make_unique<Impl>();
   dwq8::DwArgs& a = impl->args;
   a.batches = n, a.in_h = in_h, a.in_w = in_w, a.channels = c, a.out_h = out_h, a.out_w = out_w;
   a.k_h = k_h, a.k_w = k_w, a.stride_h = p.stride_height, a.stride_w = p.stride_width;
   a.dil_h = p.dilation_height, a.dil_w = p.dilation_width;
-  a.pad_top = p.same_padding ? std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2 : 0;
-  a.pad_left = p.same_padding ? std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2 : 0;
+  a.pad_top = padding.top, a.pad_left = padding.left;
   a.groups = (k_h + 3) / 4;
   a.u8 = u8;
   a.column_bytes = (a.groups + (u8 ? 1 : 0)) * 256;
@@ -161,9 +136,9 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
   const int32_t groups = a.groups, phases = a.phases;
   const bool flat = a.flat;
   const int64_t block_bytes = static_cast<int64_t>(k_w) * groups * 256;
-  impl->weights = AlignedArray<int8_t>(static_cast<size_t>(phases) * block_bytes);
-  impl->bias = AlignedArray<int32_t>(static_cast<size_t>(phases) * dwq8::kBlock);
-  impl->scale = AlignedArray<float>(static_cast<size_t>(phases) * dwq8::kBlock);
+  impl->weights = MakeAlignedArray<int8_t>(static_cast<size_t>(phases) * block_bytes);
+  impl->bias = MakeAlignedArray<int32_t>(static_cast<size_t>(phases) * dwq8::kBlock);
+  impl->scale = MakeAlignedArray<float>(static_cast<size_t>(phases) * dwq8::kBlock);
   if (!impl->weights || !impl->bias || !impl->scale)
     return UnavailableError("{}: out of memory for the packed weights", kOp);
   // Locals only in the packing loop (see conv_int8_vnni.cc: stores through

@@ -28,15 +28,6 @@
 
 namespace edgepipe::engine::kernels {
 
-struct DepthwiseQ8Params {
-  int32_t stride_height = 1;
-  int32_t stride_width = 1;
-  int32_t dilation_height = 1;
-  int32_t dilation_width = 1;
-  bool same_padding = false;  // TFLite SAME: half the padding at top/left, padded taps hold the input zero point
-  FusedActivation activation = FusedActivation::kNone;
-};
-
 // True when the CPU has AVX512F, AVX512BW and AVX512-VNNI (the kernel's only
 // code path); Create fails otherwise.
 bool DepthwiseQ8Supported();
@@ -57,7 +48,7 @@ class DepthwiseConvQ8 {
   // 64-channel blocks) is split into `num_parts` parts that may run concurrently.
   static Result<std::unique_ptr<DepthwiseConvQ8>> Create(const TensorView& input, const TensorView& filter,
                                                          const TensorView* bias, const TensorView& output,
-                                                         const DepthwiseQ8Params& params, int num_parts = 1);
+                                                         const ConvParams& params, int num_parts = 1);
   ~DepthwiseConvQ8();
 
   int num_parts() const { return num_parts_; }

@@ -185,6 +185,42 @@ void HalfToFloat(const uint16_t* half, float* out, int64_t count) {
   for (int64_t i = 0; i < count; ++i) out[i] = HalfToFloat(half[i]);
 }
 
+Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& input, int32_t kernel_h, int32_t kernel_w,
+                                      const ConvParams& p, const TensorView& output) {
+  if (p.stride_height < 1 || p.stride_width < 1 || p.dilation_height < 1 || p.dilation_width < 1)
+    return InvalidArgumentError("{}: strides and dilations must be positive", op);
+  const int32_t in_h = input.shape[1], in_w = input.shape[2], out_h = output.shape[1], out_w = output.shape[2];
+  const int32_t eff_h = (kernel_h - 1) * p.dilation_height + 1, eff_w = (kernel_w - 1) * p.dilation_width + 1;
+  const int32_t want_h = p.same_padding ? (in_h + p.stride_height - 1) / p.stride_height
+                                        : (in_h - eff_h + p.stride_height) / p.stride_height;
+  const int32_t want_w = p.same_padding ? (in_w + p.stride_width - 1) / p.stride_width
+                                        : (in_w - eff_w + p.stride_width) / p.stride_width;
+  if (out_h != want_h || out_w != want_w || out_h < 1 || out_w < 1)
+    return InvalidArgumentError("{}: output {} should be {}x{}", op, Describe(output), want_h, want_w);
+  ConvPadding padding;
+  if (p.same_padding) {
+    padding.top = std::max(0, (out_h - 1) * p.stride_height + eff_h - in_h) / 2;
+    padding.left = std::max(0, (out_w - 1) * p.stride_width + eff_w - in_w) / 2;
+  }
+  return padding;
+}
+
+Result<int32_t> UniformFilterZeroPoint(std::string_view op, const TensorView& filter) {
+  const bool u8 = filter.dtype == DType::kUInt8;
+  const auto& zero_points = filter.quant.zero_point;
+  int32_t zero_point = 0;
+  if (u8) {
+    if (zero_points.empty() || zero_points[0] < 0 || zero_points[0] > 255)
+      return InvalidArgumentError("{}: filter {} needs a zero point in [0, 255]", op, Describe(filter));
+    zero_point = static_cast<int32_t>(zero_points[0]);
+  }
+  for (int64_t zp : zero_points)
+    if (zp != zero_point)
+      return InvalidArgumentError("{}: filter {} must have {}", op, Describe(filter),
+                                  u8 ? "one zero point for every channel" : "zero points 0");
+  return zero_point;
+}
+
 Result<BroadcastPlan> PlanBroadcast(std::string_view op, const TensorView& a, const TensorView& b,
                                     const TensorView& output) {
   BroadcastPlan plan;

@@ -3,9 +3,13 @@
 // Internal to engine/kernels (not part of the planner-facing API in kernels.h).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <limits>
 #include <span>
 #include <string>
@@ -91,6 +95,35 @@ inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t quantized_multip
 inline float RoundHalfAwayFromZero(float x) { return std::round(x); }
 
 inline int32_t Clamp32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// The padding of a CONV_2D / DEPTHWISE_CONV_2D, after checking that strides
+// and dilations are positive and that `output` has the height and width TFLite
+// computes for this input, kernel size and padding mode (SAME: half the
+// padding at the top/left).
+struct ConvPadding {
+  int32_t top = 0;
+  int32_t left = 0;
+};
+Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& input, int32_t kernel_h, int32_t kernel_w,
+                                      const ConvParams& params, const TensorView& output);
+
+// The one zero point of an 8-bit conv filter: 0 for int8 (TFLite's int8 spec
+// is symmetric), a shared value in [0, 255] for uint8.
+Result<int32_t> UniformFilterZeroPoint(std::string_view op, const TensorView& filter);
+
+// Zeroed, 64-byte-aligned arrays for packed weights and the like.
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+using AlignedArray = std::unique_ptr<T[], AlignedFree>;
+template <typename T>
+AlignedArray<T> MakeAlignedArray(size_t n) {
+  const size_t bytes = std::max<size_t>((n * sizeof(T) + 63) / 64 * 64, 64);
+  auto* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+  if (p != nullptr) std::memset(p, 0, bytes);
+  return AlignedArray<T>(p);
+}
 
 // IEEE binary16 -> binary32 (exact; handles subnormals, inf, NaN).
 float HalfToFloat(uint16_t half);

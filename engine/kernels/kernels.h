@@ -28,6 +28,18 @@ using TensorList = std::span<const TensorView* const>;
 // Fused activation of TFLite's builtin options (ActivationFunctionType).
 enum class FusedActivation : uint8_t { kNone, kRelu, kReluN1To1, kRelu6 };
 
+// CONV_2D / DEPTHWISE_CONV_2D geometry, as TFLite gives it.
+struct ConvParams {
+  int32_t stride_height = 1;
+  int32_t stride_width = 1;
+  int32_t dilation_height = 1;
+  int32_t dilation_width = 1;
+  // TFLite SAME: pad_total = max(0, (out-1)*stride + eff_filter - in), half at
+  // top/left; quantized kernels pad with the input zero point.
+  bool same_padding = false;
+  FusedActivation activation = FusedActivation::kNone;
+};
+
 // ---------------------------------------------------------------- 1. CONCATENATION
 // float32, int32, int64, bool: byte copies. uint8/int8: inputs whose scale or
 // zero point differ from the output's are requantized with TFLite's

@@ -38,7 +38,7 @@ struct Expected {
 };
 
 Expected Reference(const TensorView& in, const TensorView& filter, const TensorView* bias, const TensorView& out,
-                   const ConvF32Params& p, bool depthwise, const ConvF32Epilogue& epilogue = {}) {
+                   const ConvParams& p, bool depthwise, const ConvF32Epilogue& epilogue = {}) {
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int kh = filter.shape[1], kw = filter.shape[2];
   const int oh = out.shape[1], ow = out.shape[2], oc = out.shape[3];
@@ -116,7 +116,7 @@ void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts) {
   for (int c = 0; c < cout; ++c) bias.view.as<float>()[c] = value(rng) * 0.5f;
   // Poison: every output element must be written.
   for (size_t i = 0; i < out.view.num_elements(); ++i) out.view.as<float>()[i] = std::nanf("");
-  ConvF32Params p;
+  ConvParams p;
   p.stride_height = k.stride_h;
   p.stride_width = k.stride_w;
   p.dilation_height = p.dilation_width = k.dil;
@@ -244,7 +244,7 @@ TEST_F(ConvF32Test, RejectsMismatchedShapes) {
   EXPECT_FALSE(ConvF32::CreateDepthwise(in, dw_filter, nullptr, out, {}, 1).ok());
   TestTensor small = Output(DType::kFloat32, {1, 3, 4, 8}, "output");
   TestTensor dw8 = Output(DType::kFloat32, {1, 3, 3, 8}, "filter");
-  ConvF32Params same;
+  ConvParams same;
   same.same_padding = true;
   EXPECT_FALSE(ConvF32::CreateDepthwise(in, dw8, nullptr, small, same, 1).ok());
   // Running on a tensor of another shape than planned is an error, not a crash.

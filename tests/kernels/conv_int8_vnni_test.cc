@@ -37,7 +37,7 @@ struct Case {
 // filter zero point) with XNNPACK's fp32 requantization.
 template <typename T>
 std::vector<T> Reference(const TensorView& in, const TensorView& filter, const TensorView* bias,
-                              const TensorView& out, const ConvInt8Params& p) {
+                              const TensorView& out, const ConvParams& p) {
   using namespace internal;
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int oc = filter.shape[0], kh = filter.shape[1], kw = filter.shape[2];
@@ -135,7 +135,7 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   const int32_t bias_max = static_cast<int32_t>(74.0f * 74.0f * std::sqrt(static_cast<float>(k.kh * k.kw * k.cin)));
   std::uniform_int_distribution<int32_t> bias_dist(-bias_max, bias_max);
   for (int c = 0; c < k.cout; ++c) bias.view.as<int32_t>()[c] = bias_dist(rng);
-  ConvInt8Params p;
+  ConvParams p;
   p.stride_height = k.stride_h;
   p.stride_width = k.stride_w;
   p.dilation_height = p.dilation_width = k.dil;
@@ -288,7 +288,7 @@ TEST_F(ConvInt8VnniTest, Uint8HandComputed) {
   std::copy(std::begin(x), std::end(x), in.view.as<uint8_t>());
   std::copy(std::begin(w), std::end(w), filter.view.as<uint8_t>());
   bias.view.as<int32_t>()[0] = 5;
-  ConvInt8Params p;
+  ConvParams p;
   p.same_padding = true;
   auto conv = ConvInt8Vnni::Create(in, filter, &bias.view, out, p, 1);
   ASSERT_TRUE(conv.ok()) << conv.status().ToString();

@@ -32,7 +32,7 @@ struct Case {
 
 template <typename T>
 std::vector<T> Reference(const TensorView& in, const TensorView& filter, const TensorView* bias,
-                         const TensorView& out, const DepthwiseQ8Params& p) {
+                         const TensorView& out, const ConvParams& p) {
   using namespace internal;
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], c = in.shape[3];
   const int kh = filter.shape[1], kw = filter.shape[2], oh = out.shape[1], ow = out.shape[2];
@@ -107,7 +107,7 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   const int32_t bias_max = static_cast<int32_t>(74.0f * 74.0f * std::sqrt(static_cast<float>(k.kh * k.kw)));
   std::uniform_int_distribution<int32_t> bias_dist(-bias_max, bias_max);
   for (int ch = 0; ch < k.c; ++ch) bias.view.as<int32_t>()[ch] = bias_dist(rng);
-  DepthwiseQ8Params p;
+  ConvParams p;
   p.stride_height = k.stride_h;
   p.stride_width = k.stride_w;
   p.dilation_height = p.dilation_width = k.dil;
@@ -313,7 +313,7 @@ TEST_F(DepthwiseConvQ8Test, RejectsWhatItCannotRun) {
   // Depth multiplier 2.
   TestTensor out16 = Output(DType::kInt8, {1, 4, 4, 16}, "output", q);
   TestTensor filter16 = Output(DType::kInt8, {1, 3, 3, 16}, "filter", q);
-  DepthwiseQ8Params same;
+  ConvParams same;
   same.same_padding = true;
   EXPECT_FALSE(DepthwiseConvQ8::Create(in, filter16, nullptr, out16, same, 1).ok());
   // int8 filters with a zero point, and per-channel scales on the wrong axis.

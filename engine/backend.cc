@@ -4,6 +4,29 @@
 
 namespace edgepipe::engine {
 
+Result<kernels::FusedActivation> ToKernelActivation(Activation activation) {
+  switch (activation) {
+    case Activation::kNone: return kernels::FusedActivation::kNone;
+    case Activation::kRelu: return kernels::FusedActivation::kRelu;
+    case Activation::kRelu6: return kernels::FusedActivation::kRelu6;
+    case Activation::kReluN1To1: return kernels::FusedActivation::kReluN1To1;
+    default: return UnimplementedError("fused {} activation is not supported", ActivationName(activation));
+  }
+}
+
+Result<kernels::ConvParams> ConvParamsOf(const PlanOp& op) {
+  kernels::ConvParams params;
+  params.stride_height = op.options.stride_h;
+  params.stride_width = op.options.stride_w;
+  params.dilation_height = op.options.dilation_h;
+  params.dilation_width = op.options.dilation_w;
+  params.same_padding = op.options.padding == Padding::kSame;
+  auto activation = ToKernelActivation(op.options.activation);
+  if (!activation.ok()) return activation.status().WithContext(OpLabel(op));
+  params.activation = *activation;
+  return params;
+}
+
 Status SharedScratch::Allocate() {
   if (bytes_ == 0 || buffer_.size() >= bytes_) return OkStatus();
   auto buffer = PageBuffer::Allocate(bytes_);
