@@ -43,6 +43,13 @@ class SharedScratch {
 Result<kernels::FusedActivation> ToKernelActivation(Activation activation);
 Result<kernels::ConvParams> ConvParamsOf(const PlanOp& op);
 
+// Whether a CONV_2D / DEPTHWISE_CONV_2D `op` has the operands our 8-bit conv
+// kernels take: int8 or uint8 input and output with per-tensor quantization, a
+// constant 4-D filter of that type whose last dimension is the input's channels
+// (depth multiplier 1 / no groups) with one zero point (0 for int8), an int32
+// constant bias if any, and a fused activation the kernels implement.
+bool Has8BitConvOperands(const Plan& plan, const PlanOp& op);
+
 struct BackendContext {
   pthreadpool_t threadpool = nullptr;  // may be null (single thread)
   bool fp16_inference_hint = false;

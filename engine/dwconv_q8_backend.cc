@@ -23,25 +23,9 @@ class DepthwiseQ8Backend final : public Backend {
 
   bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
     (void)why;  // XNNPACK comes next; no need to explain.
-    if (op.code != builtin::kDepthwiseConv2D || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
-    const TensorView& in = plan.tensors[op.inputs[0]].view;
-    const PlanTensor& filter = plan.tensors[op.inputs[1]];
-    const TensorView& out = plan.tensors[op.outputs[0]].view;
-    if ((in.dtype != DType::kInt8 && in.dtype != DType::kUInt8) || out.dtype != in.dtype ||
-        in.quant.scale.size() != 1 || out.quant.scale.size() != 1 || in.rank() != 4)
-      return false;
-    // Depth multiplier 1 only; others stay on XNNPACK.
-    if (!filter.is_constant || filter.view.dtype != in.dtype || filter.view.rank() != 4 ||
-        filter.view.shape[3] != in.shape[3])
-      return false;
-    if (!kernels::DepthwiseQ8Worthwhile(in.shape[3], op.options.stride_w)) return false;
-    for (int64_t zp : filter.view.quant.zero_point)
-      if (in.dtype == DType::kInt8 ? zp != 0 : zp != filter.view.quant.zero_point[0]) return false;
-    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
-      const PlanTensor& bias = plan.tensors[op.inputs[2]];
-      if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;
-    }
-    return ToKernelActivation(op.options.activation).ok();
+    // Depth multiplier 1 only (Has8BitConvOperands); others stay on XNNPACK.
+    if (op.code != builtin::kDepthwiseConv2D || !Has8BitConvOperands(plan, op)) return false;
+    return kernels::DepthwiseQ8Worthwhile(plan.tensors[op.inputs[0]].view.shape[3], op.options.stride_w);
   }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,

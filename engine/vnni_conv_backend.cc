@@ -16,24 +16,8 @@ class VnniConvBackend final : public Backend {
 
   bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
     (void)why;  // XNNPACK comes next; no need to explain.
-    if (op.code != builtin::kConv2D || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
-    const TensorView& in = plan.tensors[op.inputs[0]].view;
-    const PlanTensor& filter = plan.tensors[op.inputs[1]];
-    const TensorView& out = plan.tensors[op.outputs[0]].view;
-    if ((in.dtype != DType::kInt8 && in.dtype != DType::kUInt8) || out.dtype != in.dtype ||
-        in.quant.scale.size() != 1 || out.quant.scale.size() != 1 || in.rank() != 4)
-      return false;
-    if (!filter.is_constant || filter.view.dtype != in.dtype || filter.view.rank() != 4 ||
-        filter.view.shape[3] != in.shape[3])  // grouped convolutions stay on XNNPACK
-      return false;
-    // int8 filters must be symmetric, uint8 ones need one zero point (Create checks the rest).
-    for (int64_t zp : filter.view.quant.zero_point)
-      if (in.dtype == DType::kInt8 ? zp != 0 : zp != filter.view.quant.zero_point[0]) return false;
-    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
-      const PlanTensor& bias = plan.tensors[op.inputs[2]];
-      if (!bias.is_constant || bias.view.dtype != DType::kInt32) return false;
-    }
-    return ToKernelActivation(op.options.activation).ok();
+    // Grouped convolutions stay on XNNPACK (Has8BitConvOperands); Create checks the rest.
+    return op.code == builtin::kConv2D && Has8BitConvOperands(plan, op);
   }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
