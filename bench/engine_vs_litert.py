@@ -15,8 +15,10 @@ import argparse
 import glob
 import os
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -69,20 +71,23 @@ def model_inputs(path):
     return random_inputs(LiteRT(model_path=path).get_input_details(), rng)
 
 
-def child_load_first(engine, path, threads):
-    """Child process: prints load + first inference in ms (imports and inputs are not timed)."""
-    inputs = model_inputs(path)
+def child_load_first(engine, path, threads, inputs_file):
+    """Child process: prints load + first inference in ms. The inputs come from
+    the parent, so that neither engine has touched the model before the clock
+    starts; the engine's module is imported before it."""
+    with np.load(inputs_file) as saved:
+        inputs = [saved[f"input{i}"] for i in range(len(saved.files))]
     if engine == "edgepipe":
-        import edgepipe  # noqa: F401  (imported before the clock starts)
+        import edgepipe  # noqa: F401
     else:
         from ai_edge_litert.interpreter import Interpreter  # noqa: F401
     _, seconds = LOADERS[engine](path, threads, inputs)
     print(f"{seconds * 1e3:.4f}")
 
 
-def load_first_in_fresh_process(engine, path, threads):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-load", engine, path, str(threads)],
-                         check=True, capture_output=True, text=True).stdout
+def load_first_in_fresh_process(engine, path, threads, inputs_file):
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-load", engine, path, str(threads),
+                          inputs_file], check=True, capture_output=True, text=True).stdout
     return float(out.split()[-1])
 
 
@@ -104,22 +109,26 @@ def main():
     parser.add_argument("--filter", default="", help="only models whose name contains this")
     parser.add_argument("--load-runs", type=int, default=5, help="fresh processes per load+first median")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--child-load", nargs=3, metavar=("ENGINE", "MODEL", "THREADS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-load", nargs=4, metavar=("ENGINE", "MODEL", "THREADS", "INPUTS"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_load:
-        child_load_first(args.child_load[0], args.child_load[1], int(args.child_load[2]))
+        child_load_first(args.child_load[0], args.child_load[1], int(args.child_load[2]), args.child_load[3])
         return
     rows = []
+    scratch_dir = tempfile.mkdtemp(prefix="edgepipe_bench_")
     for path in sorted(glob.glob(os.path.join(args.models, "*.tflite"))):
         name = os.path.basename(path)[: -len(".tflite")]
         if args.filter not in name:
             continue
         inputs = model_inputs(path)
+        inputs_file = os.path.join(scratch_dir, "inputs.npz")
+        np.savez(inputs_file, **{f"input{i}": x for i, x in enumerate(inputs)})
         for threads in (int(t) for t in args.threads.split(",")):
             firsts = {"edgepipe": [], "litert": []}
             for _ in range(args.load_runs):
                 for engine in firsts:
-                    firsts[engine].append(load_first_in_fresh_process(engine, path, threads))
+                    firsts[engine].append(load_first_in_fresh_process(engine, path, threads, inputs_file))
             ep_first, rt_first = (statistics.median(firsts[e]) for e in ("edgepipe", "litert"))
             ep_mean = bench_mean("edgepipe", path, threads, inputs, args.runs)
             rt_mean = bench_mean("litert", path, threads, inputs, args.runs)
@@ -128,6 +137,7 @@ def main():
                 print(f"{name:40s} t={threads} load+first {ep_first:8.1f} vs {rt_first:8.1f} ms "
                       f"({ep_first / rt_first:4.2f}x)  mean {ep_mean:7.2f} vs {rt_mean:7.2f} ms "
                       f"({ep_mean / rt_mean:4.2f}x)", flush=True)
+    shutil.rmtree(scratch_dir, ignore_errors=True)
     if args.markdown:
         print("| model | threads | load+first edgepipe (ms) | load+first LiteRT (ms) | ratio | "
               f"mean of {args.runs} edgepipe (ms) | mean LiteRT (ms) | ratio |")

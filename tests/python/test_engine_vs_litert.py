@@ -207,6 +207,11 @@ def test_input_validation():
         ours.set_input(0, np.zeros((1, 128, 128, 3), np.float32))
     with pytest.raises(ValueError, match="shape"):
         ours.set_input(0, np.zeros((1, 64, 64, 3), np.uint8))
+    # A strided view (NCHW memory seen as NHWC) is copied in element order.
+    planar = np.arange(3 * 128 * 128, dtype=np.uint32).astype(np.uint8).reshape(1, 3, 128, 128)
+    nhwc_view = planar.transpose(0, 2, 3, 1)
+    ours.set_input(0, nhwc_view)
+    np.testing.assert_array_equal(ours.get_input(0), nhwc_view)
 
 
 def test_placements_describe_every_op():
