@@ -47,6 +47,14 @@ bool Has8BitConvOperands(const Plan& plan, const PlanOp& op) {
   return ToKernelActivation(op.options.activation).ok();
 }
 
+int KernelParts(pthreadpool_t pool, size_t output_bytes) {
+  constexpr int kPartsPerThread = 4;
+  constexpr size_t kMinBytesPerPart = 16384;
+  if (pool == nullptr) return 1;
+  const auto most = static_cast<size_t>(kPartsPerThread) * pthreadpool_get_threads_count(pool);
+  return static_cast<int>(std::clamp<size_t>(output_bytes / kMinBytesPerPart, 1, most));
+}
+
 Status SharedScratch::Allocate() {
   if (bytes_ == 0 || buffer_.size() >= bytes_) return OkStatus();
   auto buffer = PageBuffer::Allocate(bytes_);

@@ -13,9 +13,6 @@
 namespace edgepipe::engine {
 namespace {
 
-constexpr int kPartsPerThread = 4;
-constexpr int64_t kBytesPerPart = 16384;
-
 class DepthwiseQ8Backend final : public Backend {
  public:
   const char* name() const override { return "own"; }
@@ -54,18 +51,9 @@ class DepthwiseQ8Backend final : public Backend {
     const PlanOp& op = plan.ops[index];
     EP_ASSIGN_OR_RETURN(const kernels::ConvParams params, ConvParamsOf(op));
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
-    const int threads = context.threadpool != nullptr
-                            ? static_cast<int>(pthreadpool_get_threads_count(context.threadpool))
-                            : 1;
-    // Ops of a few microseconds run on one thread: waking the pool cost more
-    // than it saved (mobilenet_v1_0.25's 8x8x128: 1.7 us on one thread, 4.2 us
-    // split over two). About 16 KiB of output per part.
-    const TensorView& out = plan.tensors[op.outputs[0]].view;
-    const int64_t by_size = static_cast<int64_t>(out.num_bytes()) / kBytesPerPart;
-    const int parts = static_cast<int>(std::clamp<int64_t>(by_size, 1, threads * kPartsPerThread));
+    const int parts = KernelParts(context.threadpool, plan.tensors[op.outputs[0]].view.num_bytes());
     auto conv = kernels::DepthwiseConvQ8::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view,
-                                                 bias, plan.tensors[op.outputs[0]].view, params,
-                                                 threads > 1 ? parts : 1);
+                                                 bias, plan.tensors[op.outputs[0]].view, params, parts);
     if (!conv.ok()) return conv.status().WithContext(OpLabel(op));
     return conv;
   }

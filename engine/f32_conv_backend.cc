@@ -166,10 +166,17 @@ class F32ConvBackend final : public Backend {
       params.activation = *activation;
     }
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
-    const int parts = KernelParts(context.threadpool);
     const TensorView& in = plan.tensors[op.inputs[0]].view;
     const TensorView& filter = plan.tensors[op.inputs[1]].view;
     const TensorView& out = plan.tensors[op.outputs[0]].view;
+    int parts = KernelParts(context.threadpool, out.num_bytes());
+    // A depthwise part first fills its ring with kernel_h - 1 input rows that
+    // the previous part also read: parts of a few rows mostly refill (face's
+    // 16x16 maps were slower on 2 threads than on 1 with 8 parts).
+    if (op.code == builtin::kDepthwiseConv2D && filter.rank() == 4) {
+      const int64_t rows = static_cast<int64_t>(out.shape[0]) * out.shape[1];
+      parts = static_cast<int>(std::clamp<int64_t>(rows / (2 * filter.shape[1]), 1, parts));
+    }
     kernels::ConvF32Epilogue fused;
     if (epilogue.residual >= 0) fused.residual = &plan.tensors[epilogue.residual].view;
     if (epilogue.alpha >= 0) fused.prelu_alpha = &plan.tensors[epilogue.alpha].view;

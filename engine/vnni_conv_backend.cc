@@ -47,7 +47,7 @@ class VnniConvBackend final : public Backend {
     const PlanOp& op = plan.ops[index];
     EP_ASSIGN_OR_RETURN(const kernels::ConvParams params, ConvParamsOf(op));
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
-    const int parts = KernelParts(context.threadpool);
+    const int parts = KernelParts(context.threadpool, plan.tensors[op.outputs[0]].view.num_bytes());
     auto conv = kernels::ConvInt8Vnni::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view,
                                               bias, plan.tensors[op.outputs[0]].view, params, parts);
     if (!conv.ok()) return conv.status().WithContext(OpLabel(op));

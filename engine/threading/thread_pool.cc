@@ -26,8 +26,7 @@ constexpr auto kWorkerSpin = std::chrono::microseconds(50);
 // The caller spins this long for claimed chunks to finish, then yields its core
 // (the worker it waits for may be queued on it).
 constexpr auto kCallerSpin = std::chrono::microseconds(20);
-// The claim word holds the next unclaimed index in 32 bits; longer loops run
-// as several jobs.
+// Ranges hold item indices in 32 bits; longer loops run as several jobs.
 constexpr uint64_t kMaxItemsPerJob = uint64_t{1} << 31;
 
 inline void CpuRelax() {
@@ -63,107 +62,99 @@ class DenormalsOff {
 
 }  // namespace
 
-// One parallel loop at a time. A loop is published as a job in one of two
-// slots (by epoch parity) and claimed through `claim` = epoch << 32 | next
-// unclaimed index. A claim is a compare-and-swap that also checks the epoch,
-// so a worker that read a slot and then lost its CPU can never claim from a
-// later job with the earlier job's task: the slot is rewritten only two epochs
-// later, by which time the epoch in `claim` has moved on (a seqlock: slot
-// fields are written with release and read with acquire before the claim).
+// One parallel loop at a time. The caller splits the loop into one
+// contiguous range per thread, each range in its own cache line as
+// begin << 32 | end. A thread takes chunks from the front of its own range
+// (a compare-and-swap on a line nobody else writes, normally), then steals
+// halves from the back of the others' ranges; a worker that never got a CPU
+// has its whole range stolen. Cross-core traffic per loop is a few cache lines
+// (the ranges, the wake-up word, one `done` update per thread) however many
+// chunks there are: on this 2-vCPU KVM guest one shared claim counter cost
+// more than small operators themselves.
+//
+// Ranges carry no job id: a thread reads the job's task only after it has
+// claimed items. The caller sets up the next job only when every item of the
+// current one is done, and claimed items are not done until their thread has
+// run them, so a claim always belongs to the job whose task it then reads.
 struct ThreadPool::State {
-  struct alignas(64) Job {
-    std::atomic<RangeTask> task{nullptr};
-    std::atomic<void*> context{nullptr};
-    std::atomic<uint64_t> offset{0};
-    std::atomic<uint64_t> count{0};
-    std::atomic<uint32_t> flags{0};
-    alignas(64) std::atomic<uint64_t> done{0};  // items finished
+  struct alignas(64) Range {
+    std::atomic<uint64_t> word{0};  // begin << 32 | end, item indices of the current job
   };
 
-  explicit State(int threads) : num_threads(threads) {}
+  explicit State(int threads) : num_threads(threads), ranges(new Range[static_cast<size_t>(threads)]) {}
 
-  const int num_threads;
-  alignas(64) std::atomic<uint64_t> claim{0};
-  Job jobs[2];
-  alignas(64) std::atomic<uint32_t> wake{0};  // futex word the sleeping workers wait on
-  std::atomic<int> sleeping{0};
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> loops{0};  // pthreadpool_parallelize_* calls (XNNPACK dispatch check)
-  uint32_t epoch = 0;      // the caller's; guarded by run_mutex
-  std::mutex run_mutex;    // one loop at a time, whichever thread calls Run
-  std::vector<std::thread> workers;
+  static uint64_t Pack(uint64_t begin, uint64_t end) { return begin << 32 | end; }
 
-  // Claims and runs chunks of the job `snapshot` names until none is left.
-  // Chunks shrink as the loop drains (remaining / 2 per thread), so threads
-  // finish together without a claim per item.
-  void Work(uint64_t snapshot) {
+  // Takes items from the front (own range) or a half from the back (stealing).
+  static bool Claim(Range& range, bool front, uint64_t* begin, uint64_t* end) {
+    uint64_t word = range.word.load(std::memory_order_acquire);
     for (;;) {
-      const auto epoch_seen = static_cast<uint32_t>(snapshot >> 32);
-      const auto next = static_cast<uint32_t>(snapshot);
-      Job& job = jobs[epoch_seen & 1];
-      RangeTask task = job.task.load(std::memory_order_acquire);
-      void* context = job.context.load(std::memory_order_acquire);
-      const uint64_t offset = job.offset.load(std::memory_order_acquire);
-      const uint64_t count = job.count.load(std::memory_order_acquire);
-      const uint32_t flags = job.flags.load(std::memory_order_acquire);
-      if (next >= count) return;
-      const uint64_t chunk = std::max<uint64_t>(1, (count - next) / (2 * static_cast<uint64_t>(num_threads)));
-      const uint64_t end = std::min(count, next + chunk);
-      if (!claim.compare_exchange_weak(snapshot, (snapshot & ~uint64_t{0xffffffff}) | end,
-                                       std::memory_order_acq_rel, std::memory_order_acquire))
-        continue;  // someone else claimed, or a new job: look again
-      {
-        DenormalsOff denormals(flags);
-        task(context, offset + next, offset + end);
+      const uint64_t b = word >> 32, e = word & 0xffffffff;
+      if (b >= e) return false;
+      // Own range: a quarter of what is left at a time, so that a thread
+      // losing its CPU mid-chunk holds back little; stealing: half.
+      const uint64_t take = front ? std::max<uint64_t>(1, (e - b) / 4) : std::max<uint64_t>(1, (e - b) / 2);
+      const uint64_t next = front ? Pack(b + take, e) : Pack(b, e - take);
+      if (range.word.compare_exchange_weak(word, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        *begin = front ? b : e - take;
+        *end = front ? b + take : e;
+        return true;
       }
-      job.done.fetch_add(end - next, std::memory_order_release);
-      snapshot = claim.load(std::memory_order_acquire);
     }
   }
 
-  // Waits for a job newer than `seen` (or stop); returns the claim word.
-  uint64_t WaitForJob(uint32_t seen, bool spin) {
+  // Runs what thread `self` can claim, own range first; returns the item count.
+  uint64_t Work(int self) {
+    uint64_t ran = 0, begin = 0, end = 0;
+    auto run = [&] {
+      RangeTask task = job_task.load(std::memory_order_acquire);
+      void* context = job_context.load(std::memory_order_acquire);
+      const uint64_t offset = job_offset.load(std::memory_order_acquire);
+      DenormalsOff denormals(job_flags.load(std::memory_order_acquire));
+      task(context, offset + begin, offset + end);
+      ran += end - begin;
+    };
+    while (Claim(ranges[self], true, &begin, &end)) run();
+    for (int step = 1; step < num_threads; ++step) {
+      Range& victim = ranges[(self + step) % num_threads];
+      while (Claim(victim, false, &begin, &end)) run();
+    }
+    return ran;
+  }
+
+  // Waits for an epoch other than `seen` (or stop).
+  void WaitForJob(uint32_t seen, bool spin) {
     if (spin) {
       const auto deadline = Clock::now() + kWorkerSpin;
       for (unsigned i = 1;; ++i) {
-        const uint64_t snapshot = claim.load(std::memory_order_acquire);
-        if (static_cast<uint32_t>(snapshot >> 32) != seen || stop.load(std::memory_order_relaxed)) return snapshot;
+        if (epoch.load(std::memory_order_acquire) != seen || stop.load(std::memory_order_relaxed)) return;
         CpuRelax();
         if (i % 64 == 0 && Clock::now() > deadline) break;
       }
     }
-    for (;;) {
-      const uint32_t token = wake.load();
-      sleeping.fetch_add(1);
-      const uint64_t snapshot = claim.load();
-      if (static_cast<uint32_t>(snapshot >> 32) != seen || stop.load()) {
-        sleeping.fetch_sub(1);
-        return snapshot;
-      }
-      wake.wait(token);
-      sleeping.fetch_sub(1);
-    }
+    sleeping.fetch_add(1);
+    while (epoch.load() == seen && !stop.load()) epoch.wait(seen);
+    sleeping.fetch_sub(1);
   }
 
-  void WorkerLoop() {
+  void WorkerLoop(int self) {
     uint32_t seen = 0;
     bool spin = true;
     for (;;) {
-      uint64_t snapshot = claim.load(std::memory_order_acquire);
-      if (static_cast<uint32_t>(snapshot >> 32) == seen) snapshot = WaitForJob(seen, spin);
+      WaitForJob(seen, spin);
       if (stop.load(std::memory_order_acquire)) return;
-      seen = static_cast<uint32_t>(snapshot >> 32);
-      Work(snapshot);
+      seen = epoch.load(std::memory_order_acquire);
+      if (const uint64_t ran = Work(self); ran > 0) done.fetch_add(ran, std::memory_order_release);
       // XNNPACK passes YIELD_WORKERS with the last operator of an invoke: the
       // next loop may be a frame away, so sleep at once.
-      spin = (jobs[seen & 1].flags.load(std::memory_order_relaxed) & PTHREADPOOL_FLAG_YIELD_WORKERS) == 0;
+      spin = (job_flags.load(std::memory_order_relaxed) & PTHREADPOOL_FLAG_YIELD_WORKERS) == 0;
     }
   }
 
-  void WaitDone(const Job& job, uint64_t count) {
+  void WaitDone(uint64_t count) {
     const auto spin_until = Clock::now() + kCallerSpin;
     bool spinning = true;
-    for (unsigned i = 1; job.done.load(std::memory_order_acquire) != count; ++i) {
+    for (unsigned i = 1; done.load(std::memory_order_acquire) != count; ++i) {
       if (!spinning) {
         std::this_thread::yield();
         continue;
@@ -174,35 +165,42 @@ struct ThreadPool::State {
   }
 
   void RunJob(RangeTask task, void* context, uint64_t offset, uint64_t count, uint32_t flags) {
-    // Release stores: a worker whose acquire load reads one of them also sees
-    // the publication of the previous epoch, so its claim on an older epoch
-    // fails (see the note above).
-    const uint32_t new_epoch = ++epoch;
-    Job& job = jobs[new_epoch & 1];
-    job.task.store(task, std::memory_order_release);
-    job.context.store(context, std::memory_order_release);
-    job.offset.store(offset, std::memory_order_release);
-    job.count.store(count, std::memory_order_release);
-    job.flags.store(flags, std::memory_order_release);
-    job.done.store(0, std::memory_order_relaxed);
-    claim.store(uint64_t{new_epoch} << 32);
-    if (sleeping.load() > 0) {
-      wake.fetch_add(1);
-      wake.notify_all();
-    }
-    Work(claim.load(std::memory_order_acquire));
-    WaitDone(job, count);
+    job_task.store(task, std::memory_order_release);
+    job_context.store(context, std::memory_order_release);
+    job_offset.store(offset, std::memory_order_release);
+    job_flags.store(flags, std::memory_order_release);
+    done.store(0, std::memory_order_relaxed);
+    for (int t = 0; t < num_threads; ++t)
+      ranges[t].word.store(Pack(count * t / num_threads, count * (t + 1) / num_threads), std::memory_order_release);
+    epoch.fetch_add(1);
+    if (sleeping.load() > 0) epoch.notify_all();
+    if (const uint64_t ran = Work(0); ran > 0) done.fetch_add(ran, std::memory_order_release);
+    WaitDone(count);
   }
+
+  const int num_threads;
+  std::unique_ptr<Range[]> ranges;  // [0] is the caller's
+  alignas(64) std::atomic<RangeTask> job_task{nullptr};
+  std::atomic<void*> job_context{nullptr};
+  std::atomic<uint64_t> job_offset{0};
+  std::atomic<uint32_t> job_flags{0};
+  alignas(64) std::atomic<uint64_t> done{0};   // items finished in the current job
+  alignas(64) std::atomic<uint32_t> epoch{0};  // bumped per job; the sleeping workers' futex word
+  std::atomic<int> sleeping{0};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> loops{0};  // pthreadpool_parallelize_* calls (XNNPACK dispatch check)
+  std::mutex run_mutex;            // one loop at a time, whichever thread calls Run
+  std::vector<std::thread> workers;
 };
 
 ThreadPool::ThreadPool(int num_threads) : state_(std::make_unique<State>(num_threads)) {
-  for (int i = 1; i < num_threads; ++i) state_->workers.emplace_back([s = state_.get()] { s->WorkerLoop(); });
+  for (int i = 1; i < num_threads; ++i) state_->workers.emplace_back([s = state_.get(), i] { s->WorkerLoop(i); });
 }
 
 ThreadPool::~ThreadPool() {
   state_->stop.store(true);
-  state_->wake.fetch_add(1);
-  state_->wake.notify_all();
+  state_->epoch.fetch_add(1);
+  state_->epoch.notify_all();
   for (std::thread& t : state_->workers) t.join();
 }
 
