@@ -10,9 +10,11 @@ For each model and thread count (1 and 2) it measures:
 and prints the ratio edgepipe / LiteRT (< 1 means edgepipe is faster).
 
 Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [--runs 100] [--markdown]
+     [--busy-core 1]   (another process keeps core 1 busy while the means are measured)
 """
 import argparse
 import glob
+import multiprocessing
 import os
 import statistics
 import shutil
@@ -101,6 +103,13 @@ def bench_mean(engine, path, threads, inputs, runs):
     return statistics.mean(times) * 1e3
 
 
+def spin_forever(core):
+    """A process that keeps one core busy, as another application would."""
+    os.sched_setaffinity(0, {core})
+    while True:
+        pass
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=DEFAULT_MODELS, help="directory of .tflite files")
@@ -109,6 +118,9 @@ def main():
     parser.add_argument("--filter", default="", help="only models whose name contains this")
     parser.add_argument("--load-runs", type=int, default=5, help="fresh processes per load+first median")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--busy-core", type=int, default=-1,
+                        help="keep this core busy with another process while measuring the means "
+                             "(how each engine copes when an application shares the CPU)")
     parser.add_argument("--child-load", nargs=4, metavar=("ENGINE", "MODEL", "THREADS", "INPUTS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -117,6 +129,10 @@ def main():
         return
     rows = []
     scratch_dir = tempfile.mkdtemp(prefix="edgepipe_bench_")
+    busy = None
+    if args.busy_core >= 0:
+        busy = multiprocessing.Process(target=spin_forever, args=(args.busy_core,), daemon=True)
+        busy.start()
     for path in sorted(glob.glob(os.path.join(args.models, "*.tflite"))):
         name = os.path.basename(path)[: -len(".tflite")]
         if args.filter not in name:
@@ -138,6 +154,8 @@ def main():
                       f"({ep_first / rt_first:4.2f}x)  mean {ep_mean:7.2f} vs {rt_mean:7.2f} ms "
                       f"({ep_mean / rt_mean:4.2f}x)", flush=True)
     shutil.rmtree(scratch_dir, ignore_errors=True)
+    if busy is not None:
+        busy.terminate()
     if args.markdown:
         print("| model | threads | load+first edgepipe (ms) | load+first LiteRT (ms) | ratio | "
               f"mean of {args.runs} edgepipe (ms) | mean LiteRT (ms) | ratio |")
