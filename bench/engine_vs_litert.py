@@ -6,7 +6,7 @@ For each model and thread count (1 and 2) it measures:
     the median over fresh processes (--load-runs, alternating the two engines),
     as an application starting up sees it; in one long-lived process the
     engine measured second would reuse the heap pages the first one freed;
-  - mean latency of N invokes after that first one, in this process, ms;
+  - mean latency of N invokes after --warmup seconds of invokes, in this process, ms;
 and prints the ratio edgepipe / LiteRT (< 1 means edgepipe is faster).
 
 Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [--runs 100] [--markdown]
@@ -93,8 +93,14 @@ def load_first_in_fresh_process(engine, path, threads, inputs_file):
     return float(out.split()[-1])
 
 
-def bench_mean(engine, path, threads, inputs, runs):
+def bench_mean(engine, path, threads, inputs, runs, warmup_seconds):
     it, _ = LOADERS[engine](path, threads, inputs)
+    # Warm-up (as benchmark_model's warmup runs): an idle vCPU takes a while to
+    # run at full speed again, which would otherwise count against whichever
+    # engine is measured first.
+    end = time.perf_counter() + warmup_seconds
+    while time.perf_counter() < end:
+        it.invoke()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -117,6 +123,7 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--filter", default="", help="only models whose name contains this")
     parser.add_argument("--load-runs", type=int, default=5, help="fresh processes per load+first median")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds of invokes before the timed ones")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--busy-core", type=int, default=-1,
                         help="keep this core busy with another process while measuring the means "
@@ -146,8 +153,8 @@ def main():
                 for engine in firsts:
                     firsts[engine].append(load_first_in_fresh_process(engine, path, threads, inputs_file))
             ep_first, rt_first = (statistics.median(firsts[e]) for e in ("edgepipe", "litert"))
-            ep_mean = bench_mean("edgepipe", path, threads, inputs, args.runs)
-            rt_mean = bench_mean("litert", path, threads, inputs, args.runs)
+            ep_mean = bench_mean("edgepipe", path, threads, inputs, args.runs, args.warmup)
+            rt_mean = bench_mean("litert", path, threads, inputs, args.runs, args.warmup)
             rows.append((name, threads, ep_first, rt_first, ep_first / rt_first, ep_mean, rt_mean, ep_mean / rt_mean))
             if not args.markdown:
                 print(f"{name:40s} t={threads} load+first {ep_first:8.1f} vs {rt_first:8.1f} ms "
