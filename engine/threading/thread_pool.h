@@ -5,12 +5,12 @@
 // thread has woken up and checked in, even when the caller has already done
 // all the work itself. On a machine where another process holds the worker's
 // core, every operator then waits for a scheduler slice: 2-thread invokes of a
-// 4 ms model took 190 ms (docs/benchmarks.md). In this pool, threads claim
-// chunks of the loop from a shared counter and the caller waits only for
-// chunks that were claimed: a worker that never got a CPU delays nothing,
-// because the caller takes its share.
+// 4 ms model took 190 ms (docs/benchmarks.md). In this pool, each thread
+// works through its own range of the loop and then steals from the others',
+// and the caller waits only for chunks that some thread took: a worker that
+// never got a CPU delays nothing, because the caller takes its share.
 //
-// engine/thread_pool.cc also defines the pthreadpool functions Debian's
+// thread_pool.cc also defines the pthreadpool functions Debian's
 // XNNPACK calls (pthreadpool_create, pthreadpool_parallelize_1d ... 6d_tile_2d,
 // with the same loop orders and flags), so XNNPACK runs on this pool: the
 // definitions in our binary come first in the dynamic linker's search order.
