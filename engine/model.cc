@@ -101,6 +101,9 @@ std::vector<int32_t> ToIntVector(const flatbuffers::Vector<T>* v) {
 // Reads the options table matching the operator's union type into OpOptions.
 Status ParseOptions(const fb::Operator& op, OpOptions& o) {
   using BO = fb::BuiltinOptions;
+  // The verifier accepts a union type without its table; the options are then
+  // the format's defaults, as TFLite reads them.
+  if (op.builtin_options() == nullptr) return OkStatus();
   switch (op.builtin_options_type()) {
     case BO::Conv2DOptions: {
       auto* t = op.builtin_options_as_Conv2DOptions();

@@ -1,6 +1,7 @@
 #include "engine/kernels/kernel_util.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -179,7 +180,13 @@ __attribute__((target("avx,f16c"))) static void HalfToFloatF16c(const uint16_t* 
 
 void HalfToFloat(const uint16_t* half, float* out, int64_t count) {
 #if defined(__x86_64__)
-  static const bool f16c = __builtin_cpu_supports("f16c");
+  // CPUID leaf 1 ECX rather than __builtin_cpu_supports("f16c"): clang 14 (the
+  // fuzzer's compiler) does not know that feature name. "avx" also checks that
+  // the OS saves the YMM registers the conversion uses.
+  static const bool f16c = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+  }();
   if (f16c) return HalfToFloatF16c(half, out, count);
 #endif
   for (int64_t i = 0; i < count; ++i) out[i] = HalfToFloat(half[i]);
