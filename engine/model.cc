@@ -101,6 +101,9 @@ std::vector<int32_t> ToIntVector(const flatbuffers::Vector<T>* v) {
 // Reads the options table matching the operator's union type into OpOptions.
 Status ParseOptions(const fb::Operator& op, OpOptions& o) {
   using BO = fb::BuiltinOptions;
+  // The verifier accepts a union type without its table; the options are then
+  // the format's defaults, as TFLite reads them.
+  if (op.builtin_options() == nullptr) return OkStatus();
   switch (op.builtin_options_type()) {
     case BO::Conv2DOptions: {
       auto* t = op.builtin_options_as_Conv2DOptions();
@@ -217,6 +220,61 @@ Status ParseOptions(const fb::Operator& op, OpOptions& o) {
     default: break;
   }
   return OkStatus();
+}
+
+// One array_segments / array_indices union member, read in place.
+Result<kernels::SparseIndexArray> ReadIndexVector(fb::SparseIndexVector type, const void* table, const char* what) {
+  if (table == nullptr) return kernels::SparseIndexArray();
+  switch (type) {
+    case fb::SparseIndexVector::NONE: return kernels::SparseIndexArray();
+    case fb::SparseIndexVector::Int32Vector: {
+      const auto* values = static_cast<const fb::Int32Vector*>(table)->values();
+      if (values == nullptr) return kernels::SparseIndexArray();
+      return kernels::SparseIndexArray(std::span<const int32_t>(values->data(), values->size()));
+    }
+    case fb::SparseIndexVector::Uint16Vector: {
+      const auto* values = static_cast<const fb::Uint16Vector*>(table)->values();
+      if (values == nullptr) return kernels::SparseIndexArray();
+      return kernels::SparseIndexArray(std::span<const uint16_t>(values->data(), values->size()));
+    }
+    case fb::SparseIndexVector::Uint8Vector: {
+      const auto* values = static_cast<const fb::Uint8Vector*>(table)->values();
+      if (values == nullptr) return kernels::SparseIndexArray();
+      return kernels::SparseIndexArray(std::span<const uint8_t>(values->data(), values->size()));
+    }
+  }
+  return DataLossError("{}: unknown index vector type {}", what, static_cast<int>(type));
+}
+
+// The tensor's SparsityParameters as the kernels take them (not yet checked
+// against the shape: CheckSparsity does that).
+Result<kernels::SparsityParams> ReadSparsity(const fb::SparsityParameters& sparsity) {
+  kernels::SparsityParams params;
+  params.traversal_order = ToIntVector(sparsity.traversal_order());
+  params.block_map = ToIntVector(sparsity.block_map());
+  if (const auto* dims = sparsity.dim_metadata()) {
+    for (flatbuffers::uoffset_t i = 0; i < dims->size(); ++i) {
+      const fb::DimensionMetadata* m = dims->Get(i);
+      if (m == nullptr) return DataLossError("dim_metadata[{}] is missing", i);
+      kernels::SparseDimension dim;
+      switch (m->format()) {
+        case fb::DimensionType::DENSE: dim.format = kernels::SparseDimFormat::kDense; break;
+        case fb::DimensionType::SPARSE_CSR: dim.format = kernels::SparseDimFormat::kSparseCsr; break;
+        default:
+          return UnimplementedError("dim_metadata[{}]: unknown dimension format {}", i,
+                                    static_cast<int>(m->format()));
+      }
+      dim.dense_size = m->dense_size();
+      auto segments = ReadIndexVector(m->array_segments_type(), m->array_segments(), "array_segments");
+      if (!segments.ok()) return segments.status().WithContext(fmt::format("dim_metadata[{}]", i));
+      auto indices = ReadIndexVector(m->array_indices_type(), m->array_indices(), "array_indices");
+      if (!indices.ok()) return indices.status().WithContext(fmt::format("dim_metadata[{}]", i));
+      dim.segments = *segments;
+      dim.indices = *indices;
+      params.dim_metadata.push_back(dim);
+    }
+  }
+  return params;
 }
 
 std::string TensorLabel(const std::vector<TensorInfo>& tensors, int index) {
@@ -377,7 +435,6 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m) {
     for (int32_t d : info.shape)
       if (d < 0) return InvalidArgumentError("{}: negative dimension {} in shape", context(), d);
     info.is_variable = t->is_variable();
-    info.is_sparse = t->sparsity() != nullptr;
     if (const fb::QuantizationParameters* q = t->quantization()) {
       if (q->scale() != nullptr) info.quant.scale.assign(q->scale()->begin(), q->scale()->end());
       if (q->zero_point() != nullptr)
@@ -401,14 +458,28 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m) {
     }
     auto bytes = buffer_bytes(t->buffer());
     if (!bytes.ok()) return bytes.status().WithContext(context());
+    if (const fb::SparsityParameters* sparsity = t->sparsity()) {
+      // Checked here, once, so that nothing later can index past the file.
+      auto params = ReadSparsity(*sparsity);
+      if (!params.ok()) return params.status().WithContext(context() + ": sparsity");
+      auto stored = kernels::CheckSparsity(*params, info.shape);
+      if (!stored.ok()) return stored.status().WithContext(context() + ": sparsity");
+      // Without data there is nothing to densify (TFLite only densifies constants).
+      if (bytes->empty())
+        return InvalidArgumentError("{}: has sparsity parameters but no constant data", context());
+      const size_t expected = *stored * DTypeSize(info.dtype);
+      if (bytes->size() != expected)
+        return DataLossError("{}: sparse constant data is {} bytes, but its sparsity stores {} values of {} ({} bytes)",
+                             context(), bytes->size(), *stored, DTypeName(info.dtype), expected);
+      info.sparsity = std::move(*params);
+    } else if (!bytes->empty()) {
+      size_t expected = info.num_elements() * DTypeSize(info.dtype);
+      if (bytes->size() != expected)
+        return DataLossError("{}: constant data is {} bytes, but shape [{}] of {} needs {}",
+                             context(), bytes->size(), fmt::join(info.shape, ","),
+                             DTypeName(info.dtype), expected);
+    }
     if (!bytes->empty()) {
-      if (!info.is_sparse) {
-        size_t expected = info.num_elements() * DTypeSize(info.dtype);
-        if (bytes->size() != expected)
-          return DataLossError("{}: constant data is {} bytes, but shape [{}] of {} needs {}",
-                               context(), bytes->size(), fmt::join(info.shape, ","),
-                               DTypeName(info.dtype), expected);
-      }
       info.data = bytes->data();
       info.data_size = bytes->size();
     }

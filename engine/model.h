@@ -13,12 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
+#include "engine/kernels/densify.h"
 #include "engine/tensor_view.h"
 
 namespace edgepipe::engine {
@@ -120,13 +122,17 @@ struct TensorInfo {
   std::vector<int32_t> shape_signature;  // -1 marks a dynamic dimension
   Quantization quant;
   // Constant contents inside the model file (nullptr for activations and
-  // variables); exactly num_elements * DTypeSize bytes.
+  // variables); exactly num_elements * DTypeSize bytes, or for a sparse
+  // constant the stored values only (CheckSparsity's count * DTypeSize).
   const uint8_t* data = nullptr;
   size_t data_size = 0;
   bool is_variable = false;
-  bool is_sparse = false;  // constant stored in TFLite's sparse format (needs DENSIFY)
+  // Set for a constant stored in TFLite's sparse format (it needs DENSIFY).
+  // Verified against `shape` at load; its index arrays point into the model file.
+  std::optional<kernels::SparsityParams> sparsity;
 
   bool is_constant() const { return data != nullptr; }
+  bool is_sparse() const { return sparsity.has_value(); }
   size_t num_elements() const {
     size_t n = 1;
     for (int32_t d : shape) n *= static_cast<size_t>(d < 0 ? 0 : d);

@@ -7,6 +7,7 @@
 
 #include <fmt/ranges.h>
 
+#include "engine/kernels/densify.h"
 #include "engine/kernels/kernels.h"
 
 namespace edgepipe::engine {
@@ -109,12 +110,96 @@ Status FoldConstantDequantize(Plan& plan) {
   return OkStatus();
 }
 
-// Refuses sparse constants: they must be densified first, which we do not do yet.
-Status CheckNoSparseConstants(const Plan& plan) {
-  for (const TensorInfo& t : plan.model->tensors())
-    if (t.is_sparse)
-      return UnimplementedError("{}: sparse constant tensors (DENSIFY) are not supported",
-                                plan.TensorLabel(t.index));
+// Folds DENSIFY of sparse constants into dense constants. Runs before the
+// DEQUANTIZE fold: sparse fp16 weights come as DENSIFY -> DEQUANTIZE, and the
+// dense fp16 constant made here is that fold's input. Returns the index of the
+// buffer holding the densified constants in plan.owned_constants (-1: none).
+Result<int> FoldConstantDensify(Plan& plan) {
+  std::vector<PlanOp*> foldable;
+  size_t total_bytes = 0;
+  for (PlanOp& op : plan.ops) {
+    if (!op.live || op.code != builtin::kDensify) continue;
+    if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0)
+      return InvalidArgumentError("{}: expected 1 input and 1 output, got {} and {}", OpLabel(op), op.inputs.size(),
+                                  op.outputs.size());
+    const TensorInfo& in = plan.model->tensors()[op.inputs[0]];
+    const PlanTensor& out = plan.tensors[op.outputs[0]];
+    if (!in.is_sparse())
+      return UnimplementedError("{}: input {} is not a sparse constant; DENSIFY only reads sparse constants",
+                                OpLabel(op), plan.TensorLabel(op.inputs[0]));
+    // Folding makes the output a constant, which a model output is not
+    // allowed to be here (as for DEQUANTIZE), and no backend runs DENSIFY.
+    if (out.is_graph_output)
+      return UnimplementedError("{}: output {} is a model output; DENSIFY is only supported when folded into a "
+                                "constant that other operators read",
+                                OpLabel(op), plan.TensorLabel(op.outputs[0]));
+    if (out.view.dtype != in.dtype || out.view.shape != in.shape)
+      return InvalidArgumentError("{}: output {} is [{}] {}, but input {} densifies to [{}] {}", OpLabel(op),
+                                  plan.TensorLabel(op.outputs[0]), fmt::join(out.view.shape, ","),
+                                  DTypeName(out.view.dtype), plan.TensorLabel(op.inputs[0]),
+                                  fmt::join(in.shape, ","), DTypeName(in.dtype));
+    foldable.push_back(&op);
+    total_bytes += ConstantSlotBytes(out.view.num_bytes());
+  }
+  if (foldable.empty()) return -1;
+  auto buffer = PageBuffer::Allocate(total_bytes);
+  if (!buffer.ok()) return buffer.status().WithContext("folding constant DENSIFY ops");
+  std::byte* next = buffer->data();
+  plan.owned_constants.push_back(std::move(*buffer));
+  for (PlanOp* op : foldable) {
+    const TensorInfo& in = plan.model->tensors()[op->inputs[0]];
+    PlanTensor& out = plan.tensors[op->outputs[0]];
+    TensorView dst = out.view;
+    dst.data = next;
+    next += ConstantSlotBytes(dst.num_bytes());
+    Status s = kernels::Densify(*in.sparsity, {in.data, in.data_size}, dst);
+    if (!s.ok()) return s.WithContext(OpLabel(*op) + " (folding a sparse constant)");
+    out.view.data = dst.data;
+    out.is_constant = true;
+    op->live = false;
+  }
+  plan.rewrites.push_back(fmt::format("folded {} constant DENSIFY ops into dense constants", foldable.size()));
+  return static_cast<int>(plan.owned_constants.size()) - 1;
+}
+
+// Once DEQUANTIZE has folded the densified fp16 weights into fp32 ones, nothing
+// reads the dense fp16 copies: their buffer is released unless one still has a
+// reader (all of the buffer goes, or none of it).
+void ReleaseUnreadDensified(Plan& plan, int buffer_index) {
+  if (buffer_index < 0) return;
+  LinkTensors(plan);
+  const PageBuffer& buffer = plan.owned_constants[buffer_index];
+  std::vector<int> tensors;
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const PlanTensor& t = plan.tensors[i];
+    const auto* data = static_cast<const std::byte*>(t.view.data);
+    if (!t.is_constant || data < buffer.data() || data >= buffer.data() + buffer.size()) continue;
+    if (!t.consumers.empty() || t.is_graph_output) return;
+    tensors.push_back(static_cast<int>(i));
+  }
+  for (int i : tensors) {
+    plan.tensors[i].view.data = nullptr;
+    plan.tensors[i].is_constant = false;
+  }
+  plan.owned_constants[buffer_index] = PageBuffer();
+  plan.rewrites.push_back(fmt::format("released {} densified constants only DEQUANTIZE read", tensors.size()));
+}
+
+// A sparse constant holds only its stored values, not the dense tensor its shape
+// describes: DENSIFY (folded above) is the one operator that may read it.
+Status CheckSparseConstantReaders(const Plan& plan) {
+  for (const PlanOp& op : plan.ops) {
+    for (size_t k = 0; k < op.inputs.size(); ++k) {
+      const int in = op.inputs[k];
+      if (in < 0 || !plan.model->tensors()[in].is_sparse()) continue;
+      if (op.code == builtin::kDensify && k == 0) continue;
+      return UnimplementedError("{}: input {} {} is a sparse constant; only DENSIFY can read sparse constants",
+                                OpLabel(op), k, plan.TensorLabel(in));
+    }
+  }
+  for (int out : plan.outputs)
+    if (plan.model->tensors()[out].is_sparse())
+      return UnimplementedError("model output {} is a sparse constant", plan.TensorLabel(out));
   return OkStatus();
 }
 
@@ -273,7 +358,7 @@ Result<std::unique_ptr<Plan>> BuildPlan(std::shared_ptr<const Model> model) {
     op.custom_options = info.custom_options;
     plan->ops.push_back(std::move(op));
   }
-  EP_RETURN_IF_ERROR(CheckNoSparseConstants(*plan));
+  EP_RETURN_IF_ERROR(CheckSparseConstantReaders(*plan));
   LinkTensors(*plan);
   // Every tensor an op reads must be a constant, a model input, a variable or
   // the output of an earlier op: there is no other source of its value.
@@ -296,7 +381,9 @@ Result<std::unique_ptr<Plan>> BuildPlan(std::shared_ptr<const Model> model) {
 }
 
 Status ApplyRewrites(Plan& plan) {
+  EP_ASSIGN_OR_RETURN(const int densified, FoldConstantDensify(plan));
   EP_RETURN_IF_ERROR(FoldConstantDequantize(plan));
+  ReleaseUnreadDensified(plan, densified);
   EP_RETURN_IF_ERROR(ResolveReshapes(plan));
   FuseActivations(plan);
   LowerGlobalPools(plan);

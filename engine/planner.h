@@ -1,6 +1,6 @@
 // The planner turns a Model into an executable Plan:
-//  1. load-time rewrites: fold DEQUANTIZE of constants (fp16/int8 weights) into
-//     fp32 constants, fuse RELU/RELU6/RELU_N1_TO_1 into the producing op, resolve
+//  1. load-time rewrites: fold DENSIFY of sparse constants into dense constants,
+//     fold DEQUANTIZE of constants (fp16/int8 weights) into fp32 constants, fuse RELU/RELU6/RELU_N1_TO_1 into the producing op, resolve
 //     RESHAPE's -1, lower global AVERAGE_POOL_2D / MEAN over H,W to a global
 //     average pool, give TFLite_Detection_PostProcess outputs their static shapes;
 //  2. partitioning: each live op is claimed by the first backend that supports
@@ -63,7 +63,7 @@ struct Plan {
   std::vector<PlanOp> ops;
   std::vector<int> inputs;
   std::vector<int> outputs;
-  // Memory of constants produced at load time (folded DEQUANTIZE).
+  // Memory of constants produced at load time (folded DENSIFY and DEQUANTIZE).
   std::vector<PageBuffer> owned_constants;
   std::vector<std::string> rewrites;  // human-readable log of what the rewrites did
 

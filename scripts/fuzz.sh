@@ -34,6 +34,10 @@ if compgen -G "$shared_models/*.tflite" >/dev/null; then
 else
   echo "note: no seed models in $shared_models; fuzzing from an empty corpus" >&2
 fi
+# No shared model is sparse: seed the sparsity reader with the DENSIFY test's
+# models when their Python builder (ai-edge-litert, flatbuffers) is installed.
+python3 "$root/tests/python/test_densify_vs_litert.py" "$corpus" 2>/dev/null ||
+  echo "note: no sparse seed models (needs numpy, ai-edge-litert, flatbuffers)" >&2
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
