@@ -132,14 +132,12 @@ std::unique_ptr<Backend> MakeXnnpackBackend();
 class ThreadPool;
 Status CheckXnnpackRunsOn(ThreadPool& pool);
 std::unique_ptr<Backend> MakeOwnKernelBackend();
-// int8 (symmetric weights) and uint8 (asymmetric) CONV_2D on our AVX512-VNNI kernel (placed
-// before XNNPACK). Null when the CPU has no AVX512-VNNI.
-std::unique_ptr<Backend> MakeVnniConvBackend();
+// int8 (symmetric weights) and uint8 (asymmetric) CONV_2D and/or
+// DEPTHWISE_CONV_2D on our AVX512-VNNI kernels (placed before XNNPACK). Null
+// when neither is asked for or the CPU has no AVX512-VNNI.
+std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise);
 // fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
 // XNNPACK). Null when the CPU has no AVX512F.
 std::unique_ptr<Backend> MakeF32ConvBackend();
-// int8 and uint8 DEPTHWISE_CONV_2D (depth multiplier 1) on our AVX512-VNNI kernel
-// (placed before XNNPACK). Null when the CPU has no AVX512-VNNI.
-std::unique_ptr<Backend> MakeDepthwiseQ8Backend();
 
 }  // namespace edgepipe::engine

@@ -52,18 +52,19 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const M
 Status Interpreter::Build() {
   EP_ASSIGN_OR_RETURN(plan_, BuildPlan(model_));
   EP_RETURN_IF_ERROR(ApplyRewrites(*plan_));
-  // int8 and uint8 CONV_2D go to our AVX512-VNNI kernel when the CPU has it (Debian's
-  // XNNPACK has no VNNI kernels; per-op times in docs/benchmarks.md).
-  // EDGEPIPE_VNNI_CONV=0 keeps those convs on XNNPACK (for comparisons).
-  if (const char* env = std::getenv("EDGEPIPE_VNNI_CONV"); env == nullptr || std::string_view(env) != "0")
-    if (auto vnni = MakeVnniConvBackend()) backends_.push_back(std::move(vnni));
-  // fp32 convs likewise go to our AVX-512 kernels; EDGEPIPE_OWN_F32_CONV=0 keeps them on XNNPACK.
-  if (const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV"); env == nullptr || std::string_view(env) != "0")
+  // Convolutions go to our AVX-512 kernels where the CPU has them (Debian's
+  // XNNPACK has no VNNI kernels and a load-bound fp32 GEMM; per-op times in
+  // docs/benchmarks.md). Each can be kept on XNNPACK, for comparisons:
+  // EDGEPIPE_VNNI_CONV=0 (8-bit CONV_2D), EDGEPIPE_OWN_QDWCONV=0 (8-bit
+  // DEPTHWISE_CONV_2D), EDGEPIPE_OWN_F32_CONV=0 (fp32 both).
+  auto enabled = [](const char* variable) {
+    const char* value = std::getenv(variable);
+    return value == nullptr || std::string_view(value) != "0";
+  };
+  if (auto q8 = MakeQ8ConvBackend(enabled("EDGEPIPE_VNNI_CONV"), enabled("EDGEPIPE_OWN_QDWCONV")))
+    backends_.push_back(std::move(q8));
+  if (enabled("EDGEPIPE_OWN_F32_CONV"))
     if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));
-  // Likewise 8-bit DEPTHWISE_CONV_2D (Debian's XNNPACK runs them with vpmulld);
-  // EDGEPIPE_OWN_QDWCONV=0 keeps them on XNNPACK.
-  if (const char* env = std::getenv("EDGEPIPE_OWN_QDWCONV"); env == nullptr || std::string_view(env) != "0")
-    if (auto dw = MakeDepthwiseQ8Backend()) backends_.push_back(std::move(dw));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {
