@@ -38,11 +38,7 @@ struct ConvInt8Vnni::Impl {
   int64_t pixels = 0;
 };
 
-bool ConvInt8VnniSupported() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni");
-}
+bool ConvInt8VnniSupported() { return internal::CpuHasAvx512Vnni(); }
 
 ConvInt8Vnni::~ConvInt8Vnni() = default;
 
@@ -51,16 +47,9 @@ Result<std::unique_ptr<ConvInt8Vnni>> ConvInt8Vnni::Create(const TensorView& inp
                                                            const ConvParams& p, int num_parts) {
   using namespace internal;
   if (!ConvInt8VnniSupported()) return UnavailableError("{}: this CPU has no AVX512-VNNI", kOp);
+  EP_RETURN_IF_ERROR(Check8BitConvOperands(kOp, input, filter, output));
   const DType dtype = input.dtype;
-  if (dtype != DType::kInt8 && dtype != DType::kUInt8)
-    return InvalidArgumentError("{}: input {} must be int8 or uint8", kOp, Describe(input));
   const bool u8 = dtype == DType::kUInt8;
-  EP_RETURN_IF_ERROR(CheckDType(kOp, filter, dtype));
-  EP_RETURN_IF_ERROR(CheckDType(kOp, output, dtype));
-  EP_RETURN_IF_ERROR(CheckTensor(kOp, filter));
-  if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
-    return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", kOp, Describe(input),
-                                Describe(filter), Describe(output));
   const int32_t n = input.shape[0], in_h = input.shape[1], in_w = input.shape[2], in_c = input.shape[3];
   const int32_t out_c = filter.shape[0], k_h = filter.shape[1], k_w = filter.shape[2];
   if (filter.shape[3] != in_c || output.shape[0] != n || output.shape[3] != out_c)

@@ -32,11 +32,7 @@ struct DepthwiseConvQ8::Impl {
   int64_t units = 0;
 };
 
-bool DepthwiseQ8Supported() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni");
-}
+bool DepthwiseQ8Supported() { return internal::CpuHasAvx512Vnni(); }
 
 namespace {
 
@@ -66,16 +62,9 @@ Result<std::unique_ptr<DepthwiseConvQ8>> DepthwiseConvQ8::Create(const TensorVie
                                                                  const ConvParams& p, int num_parts) {
   using namespace internal;
   if (!DepthwiseQ8Supported()) return UnavailableError("{}: this CPU has no AVX512-VNNI", kOp);
+  EP_RETURN_IF_ERROR(Check8BitConvOperands(kOp, input, filter, output));
   const DType dtype = input.dtype;
-  if (dtype != DType::kInt8 && dtype != DType::kUInt8)
-    return InvalidArgumentError("{}: input {} must be int8 or uint8", kOp, Describe(input));
   const bool u8 = dtype == DType::kUInt8;
-  EP_RETURN_IF_ERROR(CheckDType(kOp, filter, dtype));
-  EP_RETURN_IF_ERROR(CheckDType(kOp, output, dtype));
-  EP_RETURN_IF_ERROR(CheckTensor(kOp, filter));
-  if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
-    return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", kOp, Describe(input),
-                                Describe(filter), Describe(output));
   const int32_t n = input.shape[0], in_h = input.shape[1], in_w = input.shape[2], c = input.shape[3];
   const int32_t k_h = filter.shape[1], k_w = filter.shape[2];
   // Depth multiplier 1 only: the filter's last dimension is the input's channels.

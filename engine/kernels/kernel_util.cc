@@ -219,6 +219,25 @@ Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& inp
   return padding;
 }
 
+bool CpuHasAvx512Vnni() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni");
+}
+
+Status Check8BitConvOperands(std::string_view op, const TensorView& input, const TensorView& filter,
+                             const TensorView& output) {
+  if (input.dtype != DType::kInt8 && input.dtype != DType::kUInt8)
+    return InvalidArgumentError("{}: input {} must be int8 or uint8", op, Describe(input));
+  EP_RETURN_IF_ERROR(CheckDType(op, filter, input.dtype));
+  EP_RETURN_IF_ERROR(CheckDType(op, output, input.dtype));
+  EP_RETURN_IF_ERROR(CheckTensor(op, filter));
+  if (input.rank() != 4 || filter.rank() != 4 || output.rank() != 4)
+    return InvalidArgumentError("{}: input {}, filter {} and output {} must be 4-D", op, Describe(input),
+                                Describe(filter), Describe(output));
+  return OkStatus();
+}
+
 Result<int32_t> UniformFilterZeroPoint(std::string_view op, const TensorView& filter) {
   const bool u8 = filter.dtype == DType::kUInt8;
   const auto& zero_points = filter.quant.zero_point;
