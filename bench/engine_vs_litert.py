@@ -6,10 +6,12 @@ For each model and thread count (1 and 2) it measures:
     the median over fresh processes (--load-runs, alternating the two engines),
     as an application starting up sees it; in one long-lived process the
     engine measured second would reuse the heap pages the first one freed;
-  - mean latency of N invokes after --warmup seconds of invokes, in this process, ms;
+  - mean latency, in this process, ms: after --warmup seconds of invokes, the
+    engines take turns in --rounds blocks of N / rounds invokes; the median
+    block mean is reported;
 and prints the ratio edgepipe / LiteRT (< 1 means edgepipe is faster).
 
-Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [--runs 100] [--markdown]
+Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [--runs 200] [--markdown]
      [--busy-core 1]   (another process keeps core 1 busy while the means are measured)
 """
 import argparse
@@ -93,20 +95,30 @@ def load_first_in_fresh_process(engine, path, threads, inputs_file):
     return float(out.split()[-1])
 
 
-def bench_mean(engine, path, threads, inputs, runs, warmup_seconds):
-    it, _ = LOADERS[engine](path, threads, inputs)
+def bench_means(path, threads, inputs, runs, warmup_seconds, rounds):
+    """Mean invoke latency per engine, in ms. The engines take turns in `rounds`
+    blocks of runs / rounds invokes each and the median block mean is reported:
+    the speed of this VM's second vCPU changes over seconds (both engines slow
+    down together), and measuring one engine entirely before the other turned
+    that into a ratio of up to 1.7 either way."""
+    interpreters = {engine: LOADERS[engine](path, threads, inputs)[0] for engine in LOADERS}
     # Warm-up (as benchmark_model's warmup runs): an idle vCPU takes a while to
-    # run at full speed again, which would otherwise count against whichever
-    # engine is measured first.
-    end = time.perf_counter() + warmup_seconds
-    while time.perf_counter() < end:
-        it.invoke()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return statistics.mean(times) * 1e3
+    # run at full speed again.
+    for it in interpreters.values():
+        end = time.perf_counter() + warmup_seconds
+        while time.perf_counter() < end:
+            it.invoke()
+    block_means = {engine: [] for engine in interpreters}
+    per_block = max(1, runs // rounds)
+    for round_index in range(rounds):
+        order = list(interpreters) if round_index % 2 == 0 else list(reversed(interpreters))
+        for engine in order:
+            it = interpreters[engine]
+            start = time.perf_counter()
+            for _ in range(per_block):
+                it.invoke()
+            block_means[engine].append((time.perf_counter() - start) / per_block)
+    return {engine: statistics.median(means) * 1e3 for engine, means in block_means.items()}
 
 
 def spin_forever(core):
@@ -119,11 +131,12 @@ def spin_forever(core):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=DEFAULT_MODELS, help="directory of .tflite files")
-    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=200, help="timed invokes per engine")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--filter", default="", help="only models whose name contains this")
     parser.add_argument("--load-runs", type=int, default=5, help="fresh processes per load+first median")
     parser.add_argument("--warmup", type=float, default=0.5, help="seconds of invokes before the timed ones")
+    parser.add_argument("--rounds", type=int, default=10, help="blocks the timed invokes are split into, engines alternating")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--busy-core", type=int, default=-1,
                         help="keep this core busy with another process while measuring the means "
@@ -153,8 +166,8 @@ def main():
                 for engine in firsts:
                     firsts[engine].append(load_first_in_fresh_process(engine, path, threads, inputs_file))
             ep_first, rt_first = (statistics.median(firsts[e]) for e in ("edgepipe", "litert"))
-            ep_mean = bench_mean("edgepipe", path, threads, inputs, args.runs, args.warmup)
-            rt_mean = bench_mean("litert", path, threads, inputs, args.runs, args.warmup)
+            means = bench_means(path, threads, inputs, args.runs, args.warmup, args.rounds)
+            ep_mean, rt_mean = means["edgepipe"], means["litert"]
             rows.append((name, threads, ep_first, rt_first, ep_first / rt_first, ep_mean, rt_mean, ep_mean / rt_mean))
             if not args.markdown:
                 print(f"{name:40s} t={threads} load+first {ep_first:8.1f} vs {rt_first:8.1f} ms "
@@ -165,7 +178,7 @@ def main():
         busy.terminate()
     if args.markdown:
         print("| model | threads | load+first edgepipe (ms) | load+first LiteRT (ms) | ratio | "
-              f"mean of {args.runs} edgepipe (ms) | mean LiteRT (ms) | ratio |")
+              f"mean edgepipe (ms) | mean LiteRT (ms) | ratio |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.2f} | {r[7]:.2f} |")
