@@ -42,9 +42,8 @@ Expected Reference(const TensorView& in, const TensorView& filter, const TensorV
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int kh = filter.shape[1], kw = filter.shape[2];
   const int oh = out.shape[1], ow = out.shape[2], oc = out.shape[3];
-  const int eff_h = (kh - 1) * p.dilation_height + 1, eff_w = (kw - 1) * p.dilation_width + 1;
-  const int pad_t = p.same_padding ? std::max(0, (oh - 1) * p.stride_height + eff_h - ih) / 2 : 0;
-  const int pad_l = p.same_padding ? std::max(0, (ow - 1) * p.stride_width + eff_w - iw) / 2 : 0;
+  const testing::ReferencePadding padding = testing::ReferenceConvPadding(in, kh, kw, p, out);
+  const int pad_t = padding.top, pad_l = padding.left;
   double lo, hi;
   Bounds(p.activation, &lo, &hi);
   const float* x = in.as<const float>();
@@ -98,9 +97,8 @@ void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts) {
                                     << " same=" << k.same << " act=" << static_cast<int>(k.act)
                                     << " parts=" << num_parts);
   const int cout = depthwise ? k.cin : k.cout;
-  const int eff_h = (k.kh - 1) * k.dil + 1, eff_w = (k.kw - 1) * k.dil + 1;
-  const int oh = k.same ? (k.h + k.stride_h - 1) / k.stride_h : (k.h - eff_h + k.stride_h) / k.stride_h;
-  const int ow = k.same ? (k.w + k.stride_w - 1) / k.stride_w : (k.w - eff_w + k.stride_w) / k.stride_w;
+  const int oh = testing::ReferenceConvOutputSize(k.h, k.kh, k.stride_h, k.dil, k.same);
+  const int ow = testing::ReferenceConvOutputSize(k.w, k.kw, k.stride_w, k.dil, k.same);
   ASSERT_GE(oh, 1);
   ASSERT_GE(ow, 1);
   // Weights ~ 1/sqrt(taps) keep outputs around [-2, 2]: RELU6 and RELU_N1_TO_1 clamp some, not all.

@@ -42,9 +42,8 @@ std::vector<T> Reference(const TensorView& in, const TensorView& filter, const T
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int oc = filter.shape[0], kh = filter.shape[1], kw = filter.shape[2];
   const int oh = out.shape[1], ow = out.shape[2];
-  const int eff_h = (kh - 1) * p.dilation_height + 1, eff_w = (kw - 1) * p.dilation_width + 1;
-  const int pad_t = p.same_padding ? std::max(0, (oh - 1) * p.stride_height + eff_h - ih) / 2 : 0;
-  const int pad_l = p.same_padding ? std::max(0, (ow - 1) * p.stride_width + eff_w - iw) / 2 : 0;
+  const testing::ReferencePadding padding = testing::ReferenceConvPadding(in, kh, kw, p, out);
+  const int pad_t = padding.top, pad_l = padding.left;
   const int32_t in_zp = static_cast<int32_t>(in.quant.zero_point[0]);
   const int32_t out_zp = static_cast<int32_t>(out.quant.zero_point[0]);
   const int32_t w_zp = static_cast<int32_t>(filter.quant.zero_point[0]);
@@ -55,7 +54,6 @@ std::vector<T> Reference(const TensorView& in, const TensorView& filter, const T
   for (int c = 0; c < oc; ++c) {
     const float fs = filter.quant.scale.size() == 1 ? filter.quant.scale[0] : filter.quant.scale[c];
     const float scale = in.quant.scale[0] * fs / out.quant.scale[0];
-    const float max_less_zp = static_cast<float>(range.max - out_zp);
     for (int b = 0; b < n; ++b)
       for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0; ox < ow; ++ox) {
@@ -69,9 +67,8 @@ std::vector<T> Reference(const TensorView& in, const TensorView& filter, const T
                 acc += (x[((b * ih + iy) * iw + ix) * ic + ci] - in_zp) * (w[((c * kh + ky) * kw + kx) * ic + ci] - w_zp);
             }
           if (bias != nullptr) acc += bias->as<const int32_t>()[c];
-          const int64_t q = std::lrintf(std::min(static_cast<float>(acc) * scale, max_less_zp)) + out_zp;
           result[((b * oh + oy) * ow + ox) * oc + c] =
-              static_cast<T>(std::clamp<int64_t>(q, range.min, range.max));
+              static_cast<T>(testing::ReferenceRequantizeFp32(acc, scale, out_zp, range.min, range.max));
         }
   }
   return result;
@@ -103,9 +100,8 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   // offset and clamp. Random uint8 zero points stay within 24 of the ends.
   std::uniform_int_distribution<int> zp_u8(24, 231);
   std::uniform_real_distribution<float> scale(0.001f, 0.05f);
-  const int eff_h = (k.kh - 1) * k.dil + 1, eff_w = (k.kw - 1) * k.dil + 1;
-  const int oh = k.same ? (k.h + k.stride_h - 1) / k.stride_h : (k.h - eff_h + k.stride_h) / k.stride_h;
-  const int ow = k.same ? (k.w + k.stride_w - 1) / k.stride_w : (k.w - eff_w + k.stride_w) / k.stride_w;
+  const int oh = testing::ReferenceConvOutputSize(k.h, k.kh, k.stride_h, k.dil, k.same);
+  const int ow = testing::ReferenceConvOutputSize(k.w, k.kw, k.stride_w, k.dil, k.same);
   // Output scale ~ the accumulator's spread / 40, so outputs use the int8 range
   // without being mostly clamped.
   const float in_scale = scale(rng), w_base = scale(rng);

@@ -36,9 +36,8 @@ std::vector<T> Reference(const TensorView& in, const TensorView& filter, const T
   using namespace internal;
   const int n = in.shape[0], ih = in.shape[1], iw = in.shape[2], c = in.shape[3];
   const int kh = filter.shape[1], kw = filter.shape[2], oh = out.shape[1], ow = out.shape[2];
-  const int eff_h = (kh - 1) * p.dilation_height + 1, eff_w = (kw - 1) * p.dilation_width + 1;
-  const int pad_t = p.same_padding ? std::max(0, (oh - 1) * p.stride_height + eff_h - ih) / 2 : 0;
-  const int pad_l = p.same_padding ? std::max(0, (ow - 1) * p.stride_width + eff_w - iw) / 2 : 0;
+  const testing::ReferencePadding padding = testing::ReferenceConvPadding(in, kh, kw, p, out);
+  const int pad_t = padding.top, pad_l = padding.left;
   const int32_t in_zp = static_cast<int32_t>(in.quant.zero_point[0]);
   const int32_t out_zp = static_cast<int32_t>(out.quant.zero_point[0]);
   const int32_t w_zp = static_cast<int32_t>(filter.quant.zero_point[0]);
@@ -61,9 +60,8 @@ std::vector<T> Reference(const TensorView& in, const TensorView& filter, const T
               acc += (x[((b * ih + iy) * iw + ix) * c + ch] - in_zp) * (w[(ky * kw + kx) * c + ch] - w_zp);
             }
           if (bias != nullptr) acc += bias->as<const int32_t>()[ch];
-          const float scaled = std::min(static_cast<float>(acc) * scale, static_cast<float>(range.max - out_zp));
-          const int64_t q = std::lrintf(scaled) + out_zp;
-          result[((b * oh + oy) * ow + ox) * c + ch] = static_cast<T>(std::clamp<int64_t>(q, range.min, range.max));
+          result[((b * oh + oy) * ow + ox) * c + ch] =
+              static_cast<T>(testing::ReferenceRequantizeFp32(acc, scale, out_zp, range.min, range.max));
         }
   }
   return result;
@@ -76,9 +74,8 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   constexpr int kMin = kU8 ? 0 : -128;
   std::uniform_int_distribution<int> byte(kMin, kMin + 255);
   std::uniform_real_distribution<float> scale(0.001f, 0.05f), spread(0.5f, 1.5f);
-  const int eff_h = (k.kh - 1) * k.dil + 1, eff_w = (k.kw - 1) * k.dil + 1;
-  const int oh = k.same ? (k.h + k.stride_h - 1) / k.stride_h : (k.h - eff_h + k.stride_h) / k.stride_h;
-  const int ow = k.same ? (k.w + k.stride_w - 1) / k.stride_w : (k.w - eff_w + k.stride_w) / k.stride_w;
+  const int oh = testing::ReferenceConvOutputSize(k.h, k.kh, k.stride_h, k.dil, k.same);
+  const int ow = testing::ReferenceConvOutputSize(k.w, k.kw, k.stride_w, k.dil, k.same);
   // uint8 data and weights spread around their zero points, which may sit
   // anywhere (mobilenet_v2_quant's filter zero points run from 52 to 204).
   const int in_zp = k.in_zp != -1000 ? k.in_zp : kU8 ? std::uniform_int_distribution<int>(0, 255)(rng) : byte(rng);

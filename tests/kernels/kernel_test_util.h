@@ -1,6 +1,9 @@
 // Test tensors for the kernel tests: owned, aligned storage behind a TensorView.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -81,6 +84,33 @@ MATCHER_P(IsErrorNaming, tensor_name, "") {
 MATCHER(IsOk, "") {
   *result_listener << arg.ToString();
   return arg.ok();
+}
+
+// TFLite's convolution window arithmetic, written out here rather than taken
+// from the kernels (internal::CheckConvGeometry), so that the tests check it.
+inline int ReferenceConvOutputSize(int in, int kernel, int stride, int dilation, bool same) {
+  const int effective = (kernel - 1) * dilation + 1;
+  return same ? (in + stride - 1) / stride : (in - effective + stride) / stride;
+}
+struct ReferencePadding {
+  int top = 0, left = 0;
+};
+inline ReferencePadding ReferenceConvPadding(const TensorView& in, int kernel_h, int kernel_w, const ConvParams& p,
+                                             const TensorView& out) {
+  if (!p.same_padding) return {};
+  const int eff_h = (kernel_h - 1) * p.dilation_height + 1, eff_w = (kernel_w - 1) * p.dilation_width + 1;
+  return {std::max(0, (out.shape[1] - 1) * p.stride_height + eff_h - in.shape[1]) / 2,
+          std::max(0, (out.shape[2] - 1) * p.stride_width + eff_w - in.shape[2]) / 2};
+}
+
+// XNNPACK's "fp32" requantization of an int32 accumulator, what LiteRT runs:
+// float multiply, min with (act_max - zero point), round to nearest even,
+// + zero point, clamp to the activation range.
+inline int32_t ReferenceRequantizeFp32(int32_t acc, float scale, int32_t out_zero_point, int32_t act_min,
+                                       int32_t act_max) {
+  const float scaled = std::min(static_cast<float>(acc) * scale, static_cast<float>(act_max - out_zero_point));
+  const int64_t q = std::lrintf(scaled) + out_zero_point;
+  return static_cast<int32_t>(std::clamp<int64_t>(q, act_min, act_max));
 }
 
 }  // namespace edgepipe::engine::kernels::testing
