@@ -17,6 +17,7 @@
 #include <pthreadpool.h>
 
 #include "core/status.h"
+#include "engine/cpu/cpu_features.h"
 #include "engine/kernels/kernels.h"
 #include "engine/page_buffer.h"
 #include "engine/planner.h"
@@ -54,6 +55,7 @@ struct BackendContext {
   pthreadpool_t threadpool = nullptr;  // may be null (single thread)
   bool fp16_inference_hint = false;
   SharedScratch* scratch = nullptr;    // for own kernels; null when probing
+  Isa isa_cap = Isa::kGeneric;         // own kernels choose their variant at or under it
 };
 
 // How many parts an own kernel splits an op writing `output_bytes` into: up to

@@ -74,6 +74,8 @@ Status Interpreter::Build() {
   BackendContext context;
   context.threadpool = threadpool_ != nullptr ? threadpool_->as_pthreadpool() : nullptr;
   context.fp16_inference_hint = options_.fp16_inference;
+  if (!options_.isa.has_value()) EP_RETURN_IF_ERROR(EnvIsaCapStatus());
+  context.isa_cap = EffectiveIsaCap(options_.isa);
   scratch_ = std::make_unique<SharedScratch>();
   context.scratch = scratch_.get();
 

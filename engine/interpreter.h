@@ -19,10 +19,12 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "engine/cpu/cpu_features.h"
 #include "engine/model.h"
 #include "engine/page_buffer.h"
 #include "engine/tensor_view.h"
@@ -48,6 +50,9 @@ struct InterpreterOptions {
   // Debugging: keep every tensor in its own arena slot for the interpreter's
   // lifetime (implies one step per op) so tensor(i) can read intermediates.
   bool preserve_all_tensors = false;
+  // The highest instruction set own kernels may use (engine/cpu/cpu_features.h);
+  // unset: the EDGEPIPE_ISA environment variable, else the CPU's best.
+  std::optional<Isa> isa = std::nullopt;
 };
 
 // One timed step of an Invoke(): an XNNPACK subgraph (possibly many ops) or one
