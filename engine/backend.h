@@ -138,8 +138,9 @@ std::unique_ptr<Backend> MakeOwnKernelBackend();
 // DEPTHWISE_CONV_2D on our AVX512-VNNI kernels (placed before XNNPACK). Null
 // when neither is asked for or the CPU has no AVX512-VNNI.
 std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise);
-// fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
-// XNNPACK). Null when the CPU has no AVX512F.
-std::unique_ptr<Backend> MakeF32ConvBackend();
+// fp32 CONV_2D and DEPTHWISE_CONV_2D on our kernels (placed before XNNPACK).
+// Null when the variant `cap` allows is not faster than XNNPACK
+// (kernels::ConvF32AheadOfXnnpack).
+std::unique_ptr<Backend> MakeF32ConvBackend(Isa cap);
 
 }  // namespace edgepipe::engine

@@ -64,7 +64,7 @@ Status Interpreter::Build() {
   if (auto q8 = MakeQ8ConvBackend(enabled("EDGEPIPE_VNNI_CONV"), enabled("EDGEPIPE_OWN_QDWCONV")))
     backends_.push_back(std::move(q8));
   if (enabled("EDGEPIPE_OWN_F32_CONV"))
-    if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));
+    if (auto f32 = MakeF32ConvBackend(EffectiveIsaCap(options_.isa))) backends_.push_back(std::move(f32));
   backends_.push_back(MakeXnnpackBackend());
   backends_.push_back(MakeOwnKernelBackend());
   if (options_.num_threads > 1) {

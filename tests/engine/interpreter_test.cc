@@ -102,11 +102,11 @@ TEST(InterpreterTest, TwoThreadsGiveTheOutputsOfOne) {
   }
 }
 
-// Where fp32 CONV_2D / DEPTHWISE_CONV_2D run: our AVX-512 kernels when the
-// CPU has AVX512F and EDGEPIPE_OWN_F32_CONV is not 0, else XNNPACK.
+// Where fp32 CONV_2D / DEPTHWISE_CONV_2D run: our kernels when the variant
+// the ISA cap allows beats XNNPACK and EDGEPIPE_OWN_F32_CONV is not 0, else XNNPACK.
 const char* F32ConvBackend() {
   const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV");
-  return kernels::ConvF32Supported() && (env == nullptr || std::string_view(env) != "0") ? "own" : "XNNPACK";
+  return kernels::ConvF32AheadOfXnnpack(EnvIsaCap()) && (env == nullptr || std::string_view(env) != "0") ? "own" : "XNNPACK";
 }
 
 struct PlanCase {
