@@ -106,7 +106,8 @@ TEST(InterpreterTest, TwoThreadsGiveTheOutputsOfOne) {
 // the ISA cap allows beats XNNPACK and EDGEPIPE_OWN_F32_CONV is not 0, else XNNPACK.
 const char* F32ConvBackend() {
   const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV");
-  return kernels::ConvF32AheadOfXnnpack(EnvIsaCap()) && (env == nullptr || std::string_view(env) != "0") ? "own" : "XNNPACK";
+  const bool own = kernels::ConvF32AheadOfXnnpack(EnvIsaCap()) && (env == nullptr || std::string_view(env) != "0");
+  return own ? "own" : "XNNPACK";
 }
 
 struct PlanCase {

@@ -125,7 +125,8 @@ Status RunPartsBackwards(ConvF32& conv, const TensorView& in, const TensorView& 
 }
 
 void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts, Isa cap) {
-  SCOPED_TRACE(::testing::Message() << "cap " << IsaName(cap) << ": " << (depthwise ? "depthwise " : "conv ") << "n=" << k.n << " " << k.h << "x"
+  SCOPED_TRACE(::testing::Message() << "cap " << IsaName(cap) << ": " << (depthwise ? "depthwise " : "conv ")
+                                    << "n=" << k.n << " " << k.h << "x"
                                     << k.w << "x" << k.cin << " -> " << k.cout << " k=" << k.kh << "x" << k.kw
                                     << " s=" << k.stride_h << "," << k.stride_w << " d=" << k.dil
                                     << " same=" << k.same << " act=" << static_cast<int>(k.act)
