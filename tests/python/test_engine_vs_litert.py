@@ -79,14 +79,14 @@ def run_both(ours, ref, inputs):
     return our_out, ref_out
 
 
-def assert_close(model_name, index, ours, ref, detail):
+def assert_close(model_name, index, ours, ref, detail, float_tolerance=1e-4):
     assert ours.shape == ref.shape, f"{model_name} output {index}: shape {ours.shape} vs {ref.shape}"
     assert ours.dtype == ref.dtype, f"{model_name} output {index}: dtype {ours.dtype} vs {ref.dtype}"
     if ref.dtype == np.float32:
         diff = np.abs(ours.astype(np.float64) - ref)
-        ok = (diff <= 1e-4) | (diff <= 1e-4 * np.abs(ref))
+        ok = (diff <= float_tolerance) | (diff <= float_tolerance * np.abs(ref))
         assert ok.all(), (f"{model_name} output {index}: {np.count_nonzero(~ok)} of {ok.size} elements "
-                          f"differ by more than 1e-4 (max {diff.max():.3g})")
+                          f"differ by more than {float_tolerance:g} (max {diff.max():.3g})")
     elif detail["quantization"][0] != 0.0:
         steps = np.abs(ours.astype(np.int64) - ref.astype(np.int64))
         within = np.mean(steps <= 1)
@@ -149,8 +149,13 @@ def test_every_kernel_variant_matches_litert(model_name, isa):
     assert used <= set(HOST_ISAS) | {"avx512-vnni"} or not used, used
     inputs = [random_input(d, rng) for d in ref.get_input_details()]
     our_out, ref_out = run_both(ours, ref, inputs)
+    # x86-64's baseline has no fused multiply-add: the generic fp32 conv rounds
+    # each product, where LiteRT's XNNPACK (and our SIMD variants) fuse it;
+    # palm's 30 convs then drift up to ~4e-4 on a few outputs.
+    no_fma = isa == "generic" and edgepipe.cpu_info()["arch"] == "x86_64"
     for i, detail in enumerate(ref.get_output_details()):
-        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail)
+        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail,
+                     float_tolerance=1e-3 if no_fma else 1e-4)
 
 
 def test_bad_isa_and_backend_names_are_errors():
