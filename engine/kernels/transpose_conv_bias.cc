@@ -14,6 +14,8 @@ using internal::Describe;
 
 constexpr std::string_view kOp = "Convolution2DTransposeBias";
 constexpr int32_t kMaxStride = 1 << 12;
+// Filter taps of one row accumulated together (independent sums).
+constexpr int32_t kTapBlock = 8;
 
 // The total padding MediaPipe's Prepare computes for one spatial axis.
 int32_t TotalPadding(bool same, int32_t in, int32_t filter, int32_t stride) {
@@ -80,24 +82,29 @@ Status TransposeConvBias(const TransposeConvBiasOptions& options, const TensorVi
     float* out_n = out + n * out_pixels * out_c;
     for (int64_t p = 0; p < out_pixels; ++p) std::copy(b, b + out_c, out_n + p * out_c);
     // Scatter: each input pixel adds its filter-weighted values to the
-    // stride-spaced window it covers (MediaPipe's loop order, so the sums are
-    // accumulated in the same order).
+    // stride-spaced window it covers. Each output still sums its products in
+    // MediaPipe's order (input pixels in raster order, then input channels), so
+    // results round alike; a filter row's taps are independent sums, which keeps
+    // several multiply-adds in flight.
     for (int32_t iy = 0; iy < in_h; ++iy) {
       for (int32_t ix = 0; ix < in_w; ++ix) {
         const float* in_px = in + ((int64_t{n} * in_h + iy) * in_w + ix) * in_c;
         const int32_t oy0 = iy * options.stride_height - top, ox0 = ix * options.stride_width - left;
-        for (int32_t ic = 0; ic < in_c; ++ic) {
-          const float v = in_px[ic];
-          for (int32_t ky = 0; ky < k_h; ++ky) {
-            const int32_t oy = oy0 + ky;
-            if (oy < 0 || oy >= out_h) continue;
-            for (int32_t kx = 0; kx < k_w; ++kx) {
-              const int32_t ox = ox0 + kx;
-              if (ox < 0 || ox >= out_w) continue;
-              float* out_px = out_n + (int64_t{oy} * out_w + ox) * out_c;
-              const float* w_k = w + (int64_t{ky} * k_w + kx) * in_c + ic;
-              const int64_t w_oc_stride = int64_t{k_h} * k_w * in_c;
-              for (int32_t oc = 0; oc < out_c; ++oc) out_px[oc] += v * w_k[oc * w_oc_stride];
+        const int32_t kx_begin = std::max(0, -ox0), kx_end = std::min(k_w, out_w - ox0);
+        for (int32_t ky = std::max(0, -oy0); ky < std::min(k_h, out_h - oy0); ++ky) {
+          // ox0 may be negative: index from out_n, only in-range taps are touched.
+          const int64_t row_base = (int64_t{oy0 + ky} * out_w + ox0) * out_c;
+          for (int32_t oc = 0; oc < out_c; ++oc) {
+            const float* w_row = w + ((int64_t{oc} * k_h + ky) * k_w) * in_c;
+            for (int32_t kx0 = kx_begin; kx0 < kx_end; kx0 += kTapBlock) {
+              const int32_t taps = std::min(kTapBlock, kx_end - kx0);
+              float acc[kTapBlock];
+              for (int32_t t = 0; t < taps; ++t) acc[t] = out_n[row_base + int64_t{kx0 + t} * out_c + oc];
+              for (int32_t ic = 0; ic < in_c; ++ic) {
+                const float v = in_px[ic];
+                for (int32_t t = 0; t < taps; ++t) acc[t] += v * w_row[int64_t{kx0 + t} * in_c + ic];
+              }
+              for (int32_t t = 0; t < taps; ++t) out_n[row_base + int64_t{kx0 + t} * out_c + oc] = acc[t];
             }
           }
         }
