@@ -174,17 +174,18 @@ void OutputInteger(std::span<const TensorView* const> inputs, const LstmPlan& pl
                    int8_t* output_state) {
   const int n_cell = plan.n_cell;
   for (int i = 0; i < n_batch * n_cell; ++i) tanh_scratch[i] = FixedPointTanh16(cell[i], 15 + plan.cell_scale_log2);
-  // tensor_utils' int16 x int16 -> int8 CwiseMul subtracts the zero point it is
-  // given: TFLite passes -hidden_zp before a projection, hidden_zp without one.
-  auto hidden = [&](int i, int32_t zp_argument) {
+  // tensor_utils' int16 x int16 -> int8 CwiseMul: requantize, add the hidden
+  // zero point, saturate (checked bit for bit against LiteRT).
+  auto hidden = [&](int i) {
     const int32_t product = int32_t{output_gate[i]} * int32_t{tanh_scratch[i]};
-    return SaturateInt8(MultiplyByQuantizedMultiplier(product, plan.hidden_scale_a, plan.hidden_scale_b) - zp_argument);
+    return SaturateInt8(MultiplyByQuantizedMultiplier(product, plan.hidden_scale_a, plan.hidden_scale_b) +
+                        plan.hidden_zp);
   };
   if (!plan.use_projection) {
-    for (int i = 0; i < n_batch * n_cell; ++i) output_state[i] = hidden(i, plan.hidden_zp);
+    for (int i = 0; i < n_batch * n_cell; ++i) output_state[i] = hidden(i);
     return;
   }
-  for (int i = 0; i < n_batch * n_cell; ++i) hidden_scratch[i] = hidden(i, -plan.hidden_zp);
+  for (int i = 0; i < n_batch * n_cell; ++i) hidden_scratch[i] = hidden(i);
   std::fill_n(output_state, static_cast<size_t>(n_batch) * plan.n_output, int8_t{0});
   MatMulAccumulate(hidden_scratch, plan.projection_effective_bias.data(), Data<int8_t>(inputs, li::kProjectionWeights),
                    plan.proj_scale_a, plan.proj_scale_b, n_batch, n_cell, plan.n_output, plan.output_state_zp,
