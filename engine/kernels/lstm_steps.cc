@@ -138,14 +138,17 @@ void GateInteger(std::span<const TensorView* const> inputs, int g, const LstmPla
                    p.recurrent_scale_a, p.recurrent_scale_b, n_batch, plan.n_output, n_cell, 0, gate);
   const int16_t* w_c = kPeepholeWeights[g] >= 0 ? Data<int16_t>(inputs, kPeepholeWeights[g]) : nullptr;
   if (w_c != nullptr) {
-    // TFLite passes n_output as the vector length here; it equals n_cell in
-    // every model TFLite can run with peepholes, and n_cell is the true length.
-    for (int b = 0; b < n_batch; ++b)
-      for (int r = 0; r < n_cell; ++r) {
-        const int32_t prod =
-            MultiplyByQuantizedMultiplier(int32_t{w_c[r]} * int32_t{c[b * n_cell + r]}, p.cell_scale_a, p.cell_scale_b);
-        gate[b * n_cell + r] = SaturateInt16(prod + gate[b * n_cell + r]);
-      }
+    // As TFLite (VectorBatchVectorCwiseProductAccumulate called with n_output
+    // as the vector length): the first n_batch * n_output elements of the flat
+    // cell state and gate arrays, weight index modulo n_output. The same as
+    // per-cell peepholes when n_output == n_cell (no projection); with a
+    // projection LiteRT computes exactly this, so we do too (checked against it).
+    const int n_output = plan.n_output;
+    for (int i = 0; i < n_batch * n_output; ++i) {
+      const int32_t prod = MultiplyByQuantizedMultiplier(int32_t{w_c[i % n_output]} * int32_t{c[i]}, p.cell_scale_a,
+                                                         p.cell_scale_b);
+      gate[i] = SaturateInt16(prod + gate[i]);
+    }
   }
   for (int i = 0; i < n_batch * n_cell; ++i)
     gate[i] = g == kCellGate ? FixedPointTanh16(gate[i], 3) : FixedPointLogistic16(gate[i], 3);
@@ -174,18 +177,20 @@ void OutputInteger(std::span<const TensorView* const> inputs, const LstmPlan& pl
                    int8_t* output_state) {
   const int n_cell = plan.n_cell;
   for (int i = 0; i < n_batch * n_cell; ++i) tanh_scratch[i] = FixedPointTanh16(cell[i], 15 + plan.cell_scale_log2);
-  // tensor_utils' int16 x int16 -> int8 CwiseMul: requantize, add the hidden
-  // zero point, saturate (checked bit for bit against LiteRT).
-  auto hidden = [&](int i) {
+  // hidden = saturate(requantize(o * tanh(c)) + zero point). LiteRT adds the
+  // hidden zero point when the hidden state is the output, and subtracts it
+  // before a projection, whose precomputed bias then adds zp * row sums back
+  // (PrepareInteger): both checked bit for bit against LiteRT with zp != 0.
+  auto hidden = [&](int i, int32_t zero_point) {
     const int32_t product = int32_t{output_gate[i]} * int32_t{tanh_scratch[i]};
     return SaturateInt8(MultiplyByQuantizedMultiplier(product, plan.hidden_scale_a, plan.hidden_scale_b) +
-                        plan.hidden_zp);
+                        zero_point);
   };
   if (!plan.use_projection) {
-    for (int i = 0; i < n_batch * n_cell; ++i) output_state[i] = hidden(i);
+    for (int i = 0; i < n_batch * n_cell; ++i) output_state[i] = hidden(i, plan.hidden_zp);
     return;
   }
-  for (int i = 0; i < n_batch * n_cell; ++i) hidden_scratch[i] = hidden(i);
+  for (int i = 0; i < n_batch * n_cell; ++i) hidden_scratch[i] = hidden(i, -plan.hidden_zp);
   std::fill_n(output_state, static_cast<size_t>(n_batch) * plan.n_output, int8_t{0});
   MatMulAccumulate(hidden_scratch, plan.projection_effective_bias.data(), Data<int8_t>(inputs, li::kProjectionWeights),
                    plan.proj_scale_a, plan.proj_scale_b, n_batch, n_cell, plan.n_output, plan.output_state_zp,

@@ -254,9 +254,8 @@ Status PrepareInteger(const Operands& ops, std::span<const TensorView* const> in
     const float effective_proj = w_proj * hidden_q.scale / output_state_q.scale;
     internal::QuantizeMultiplier(effective_proj, &plan.proj_scale_a, &shift);
     plan.proj_scale_b = shift;
-    // TFLite's Prepare adds +hidden_zp (not its negation) times the row sums;
-    // its quantizer gives the hidden state zero point 0 when there is a
-    // projection, so we follow the text.
+    // + hidden_zp times the row sums, as TFLite's Prepare: the hidden state
+    // enters the projection with its zero point subtracted (OutputInteger).
     plan.projection_effective_bias = ZeroPointTimesWeightsPlusBias(plan.hidden_zp, ops.get(li::kProjectionWeights),
                                                                    ops.get(li::kProjectionBias));
   }
