@@ -1,7 +1,8 @@
 // UNIDIRECTIONAL_SEQUENCE_LSTM: small cases checked against the LSTM equations
 // written out here in float (i = sigmoid(W_i x + R_i h + b_i), ..., c' = f c + i g,
 // h' = o tanh(c')), and operand errors. Bit-exactness of the int8 path against
-// LiteRT is checked on a real model by tests/python/test_zoo_vs_litert.py.
+// LiteRT is checked by tests/python/test_engine_vs_litert.py (the zoo LSTM) and
+// tests/python/test_lstm_variants_vs_litert.py (synthetic variants).
 #include "engine/kernels/unidirectional_sequence_lstm.h"
 
 #include <array>
