@@ -9,6 +9,7 @@
 #include "engine/kernels/average_pool.h"
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/unidirectional_sequence_lstm.h"
+#include "engine/kernels/mediapipe_ops.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -253,6 +254,73 @@ Result<KernelFn> BindLstm(const Plan& plan, const PlanOp& op) {
   return KernelFn([=] { return kernels::UnidirectionalSequenceLstm(*lstm, operands->inputs, operands->output, *scratch); });
 }
 
+// ---- MediaPipe custom ops (engine/kernels/mediapipe_ops.h). Options are parsed
+// here, once per op; the v2 face-mesh ops have different semantics at version 1
+// (4-D tensors, other options), which we do not implement.
+bool IsVersion2(const Plan&, const PlanOp& op, std::string* why) {
+  if (op.version == 2) return true;
+  if (why) *why = fmt::format("only version 2 is implemented, the model has {}", op.version);
+  return false;
+}
+
+Status ExpectArity(const PlanOp& op, size_t inputs, size_t outputs) {
+  if (op.inputs.size() != inputs || op.outputs.size() != outputs)
+    return InvalidArgumentError("expected {} inputs and {} outputs, got {} and {}", inputs, outputs, op.inputs.size(),
+                                op.outputs.size());
+  for (int t : op.inputs)
+    if (t < 0) return InvalidArgumentError("an input is missing");
+  return OkStatus();
+}
+
+Result<KernelFn> BindTransposeConvBias(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 3, 1));
+  EP_ASSIGN_OR_RETURN(auto options,
+                      kernels::ParseTransposeConvBiasOptions(op.custom_options.data(), op.custom_options.size()));
+  auto in = View(plan, op.inputs[0]), filter = View(plan, op.inputs[1]), bias = View(plan, op.inputs[2]);
+  auto out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::TransposeConvBias(options, *in, *filter, *bias, *out); });
+}
+
+Result<KernelFn> BindMaxPoolWithArgmax(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 1, 2));
+  EP_ASSIGN_OR_RETURN(auto options, kernels::ParseMediaPipePoolOptions(op.custom_options.data(),
+                                                                       op.custom_options.size(),
+                                                                       "MaxPoolingWithArgmax2D"));
+  auto in = View(plan, op.inputs[0]), out = View(plan, op.outputs[0]), indices = View(plan, op.outputs[1]);
+  return KernelFn([=] { return kernels::MaxPoolWithArgmax(options, *in, *out, *indices); });
+}
+
+Result<KernelFn> BindMaxUnpooling(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 2, 1));
+  EP_ASSIGN_OR_RETURN(auto options, kernels::ParseMediaPipePoolOptions(op.custom_options.data(),
+                                                                       op.custom_options.size(), "MaxUnpooling2D"));
+  auto in = View(plan, op.inputs[0]), indices = View(plan, op.inputs[1]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::MaxUnpooling(options, *in, *indices, *out); });
+}
+
+Result<KernelFn> BindLandmarksToTransformMatrix(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 1, 1));
+  EP_ASSIGN_OR_RETURN(auto parsed, kernels::ParseLandmarksToTransformMatrixOptions(op.custom_options.data(),
+                                                                                   op.custom_options.size()));
+  auto options = std::make_shared<const kernels::LandmarksToTransformMatrixOptions>(std::move(parsed));
+  auto in = View(plan, op.inputs[0]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::LandmarksToTransformMatrix(*options, *in, *out); });
+}
+
+Result<KernelFn> BindTransformTensorBilinear(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 2, 1));
+  EP_ASSIGN_OR_RETURN(auto options, kernels::ParseTransformTensorBilinearOptions(op.custom_options.data(),
+                                                                                 op.custom_options.size()));
+  auto in = View(plan, op.inputs[0]), matrix = View(plan, op.inputs[1]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::TransformTensorBilinear(options, *in, *matrix, *out); });
+}
+
+Result<KernelFn> BindTransformLandmarks(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 2, 1));
+  auto in = View(plan, op.inputs[0]), matrix = View(plan, op.inputs[1]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::TransformLandmarks(*in, *matrix, *out); });
+}
+
 // One entry per op: {{code, custom name, highest version, supports}, bind}.
 // The ops XNNPACK has no node for, and the dtypes of others it does not take.
 struct OwnKernelOp : OpRegistration {
@@ -292,6 +360,13 @@ const OwnKernelOp kOwnKernelOps[] = {
     {{builtin::kCustom, "TFLite_Detection_PostProcess", 1, nullptr}, BindDetectionPostProcess},
     // Versions 2 and 3 are hybrid (float input, int8 weights): LstmSupports rejects those.
     {{builtin::kUnidirectionalSequenceLstm, "", 3, LstmSupports}, BindLstm},
+    // MediaPipe's custom ops.
+    {{builtin::kCustom, "Convolution2DTransposeBias", 1, nullptr}, BindTransposeConvBias},
+    {{builtin::kCustom, "MaxPoolingWithArgmax2D", 1, nullptr}, BindMaxPoolWithArgmax},
+    {{builtin::kCustom, "MaxUnpooling2D", 1, nullptr}, BindMaxUnpooling},
+    {{builtin::kCustom, "Landmarks2TransformMatrix", 2, IsVersion2}, BindLandmarksToTransformMatrix},
+    {{builtin::kCustom, "TransformTensorBilinear", 2, IsVersion2}, BindTransformTensorBilinear},
+    {{builtin::kCustom, "TransformLandmarks", 2, IsVersion2}, BindTransformLandmarks},
 };
 
 class OwnKernelBackend final : public Backend {

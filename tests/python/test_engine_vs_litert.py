@@ -37,13 +37,13 @@ ZOO = MODELS / "zoo"
 ZOO_CHECKED_ELSEWHERE = {
     "face_landmark_with_attention.tflite":
         "LiteRT lacks MediaPipe's Landmarks2TransformMatrix / TransformTensorBilinear / TransformLandmarks; "
-        "checked by the MediaPipe custom-op tests of the zoo-custom branch",
+        "tests/python/test_mediapipe_zoo.py checks it against MediaPipe's FaceMesh",
 }
-# zoo/ models LiteRT runs but our engine cannot load until MediaPipe's custom
-# ops (another branch) are merged: compared all the same, expected to fail.
-# The integrator removes a name once its ops land (the strict xfail turns an
-# unexpected pass into a failure, so a stale entry cannot linger).
-NEEDS_MEDIAPIPE_OPS = {"selfie_segmentation.tflite"}  # Convolution2DTransposeBias
+# zoo/ models LiteRT runs but our engine cannot load yet (an op on a branch not
+# merged): compared all the same, as strict xfails, so that the name must be
+# removed here once the op lands. None at present (the MediaPipe ops selfie
+# segmentation needs are merged).
+NEEDS_MEDIAPIPE_OPS: set = set()
 
 ZOO_FILES = sorted(p.name for p in ZOO.glob("*.tflite"))
 
@@ -109,14 +109,14 @@ def run_both(ours, ref, inputs):
     return our_out, ref_out
 
 
-def assert_close(model_name, index, ours, ref, detail):
+def assert_close(model_name, index, ours, ref, detail, float_tolerance=1e-4):
     assert ours.shape == ref.shape, f"{model_name} output {index}: shape {ours.shape} vs {ref.shape}"
     assert ours.dtype == ref.dtype, f"{model_name} output {index}: dtype {ours.dtype} vs {ref.dtype}"
     if ref.dtype == np.float32:
         diff = np.abs(ours.astype(np.float64) - ref)
-        ok = (diff <= 1e-4) | (diff <= 1e-4 * np.abs(ref))
+        ok = (diff <= float_tolerance) | (diff <= float_tolerance * np.abs(ref))
         assert ok.all(), (f"{model_name} output {index}: {np.count_nonzero(~ok)} of {ok.size} elements "
-                          f"differ by more than 1e-4 (max {diff.max():.3g})")
+                          f"differ by more than {float_tolerance:g} (max {diff.max():.3g})")
     elif detail["quantization"][0] != 0.0:
         steps = np.abs(ours.astype(np.int64) - ref.astype(np.int64))
         within = np.mean(steps <= 1)
@@ -179,8 +179,13 @@ def test_every_kernel_variant_matches_litert(model_name, isa):
     assert used <= set(HOST_ISAS) | {"avx512-vnni"} or not used, used
     inputs = [random_input(d, rng) for d in ref.get_input_details()]
     our_out, ref_out = run_both(ours, ref, inputs)
+    # x86-64's baseline has no fused multiply-add: the generic fp32 conv rounds
+    # each product, where LiteRT's XNNPACK (and our SIMD variants) fuse it;
+    # palm's 30 convs then drift up to ~4e-4 on a few outputs.
+    no_fma = isa == "generic" and edgepipe.cpu_info()["arch"] == "x86_64"
     for i, detail in enumerate(ref.get_output_details()):
-        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail)
+        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail,
+                     float_tolerance=1e-3 if no_fma else 1e-4)
 
 
 def test_bad_isa_and_backend_names_are_errors():
@@ -311,14 +316,6 @@ def test_zoo_models_checked_elsewhere_really_defeat_litert(name):
     require_zoo()
     with pytest.raises(Exception, match="custom op"):
         litert.Interpreter(model_path=str(ZOO / name)).allocate_tensors()
-
-
-@pytest.mark.parametrize("name", sorted(NEEDS_MEDIAPIPE_OPS))
-def test_models_needing_mediapipe_ops_fail_to_load_on_a_custom_op(name):
-    """Until the ops are merged the load fails, and on a custom operator (not something else)."""
-    require_zoo()
-    with pytest.raises(Exception, match="custom operator"):
-        edgepipe.Interpreter(str(ZOO / name))
 
 
 # ------------------------------------------------------------- the int8 LSTM
