@@ -1,7 +1,10 @@
 #include "engine/kernels/fixed_point_int16.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
+#include <memory>
+#include <mutex>
 
 namespace edgepipe::engine::kernels::internal {
 namespace {
@@ -151,5 +154,27 @@ int16_t FixedPointTanh16(int16_t a, int integer_bits) {
   const int16_t t = OneMinusXOverOnePlusX(ExpOnNegativeValues(n, integer_bits + 1));
   return negative ? Neg(t) : t;
 }
+
+namespace {
+
+constexpr int kMaxIntegerBits = 12;
+
+template <int16_t (*Function)(int16_t, int)>
+const int16_t* Table(int integer_bits) {
+  static std::array<std::once_flag, kMaxIntegerBits + 1> once;
+  static std::array<std::unique_ptr<int16_t[]>, kMaxIntegerBits + 1> tables;
+  const int bits = std::clamp(integer_bits, 0, kMaxIntegerBits);
+  std::call_once(once[bits], [bits] {
+    auto table = std::make_unique<int16_t[]>(65536);
+    for (int raw = -32768; raw <= 32767; ++raw) table[raw + 32768] = Function(static_cast<int16_t>(raw), bits);
+    tables[bits] = std::move(table);
+  });
+  return tables[bits].get();
+}
+
+}  // namespace
+
+const int16_t* FixedPointLogistic16Table(int integer_bits) { return Table<FixedPointLogistic16>(integer_bits); }
+const int16_t* FixedPointTanh16Table(int integer_bits) { return Table<FixedPointTanh16>(integer_bits); }
 
 }  // namespace edgepipe::engine::kernels::internal

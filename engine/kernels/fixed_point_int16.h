@@ -18,4 +18,10 @@ int16_t FixedPointLogistic16(int16_t raw, int integer_bits);
 // integer_bits in [0, 12].
 int16_t FixedPointTanh16(int16_t raw, int integer_bits);
 
+// The same two functions as 65536-entry tables indexed by raw + 32768, built
+// once per integer_bits on first use (thread-safe) and kept for the process:
+// a lookup instead of ~40 fixed-point operations per gate element.
+const int16_t* FixedPointLogistic16Table(int integer_bits);
+const int16_t* FixedPointTanh16Table(int integer_bits);
+
 }  // namespace edgepipe::engine::kernels::internal

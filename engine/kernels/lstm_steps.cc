@@ -150,8 +150,8 @@ void GateInteger(std::span<const TensorView* const> inputs, int g, const LstmPla
       gate[i] = SaturateInt16(prod + gate[i]);
     }
   }
-  for (int i = 0; i < n_batch * n_cell; ++i)
-    gate[i] = g == kCellGate ? FixedPointTanh16(gate[i], 3) : FixedPointLogistic16(gate[i], 3);
+  const int16_t* activation = g == kCellGate ? plan.gate_tanh : plan.gate_sigmoid;
+  for (int i = 0; i < n_batch * n_cell; ++i) gate[i] = activation[gate[i] + 32768];
 }
 
 // UpdateLstmCellInteger: c = f*c >> 15 (+) i*g >> (30 + cell_scale), saturating, clipped.
@@ -176,7 +176,7 @@ void OutputInteger(std::span<const TensorView* const> inputs, const LstmPlan& pl
                    const int16_t* cell, const int16_t* output_gate, int16_t* tanh_scratch, int8_t* hidden_scratch,
                    int8_t* output_state) {
   const int n_cell = plan.n_cell;
-  for (int i = 0; i < n_batch * n_cell; ++i) tanh_scratch[i] = FixedPointTanh16(cell[i], 15 + plan.cell_scale_log2);
+  for (int i = 0; i < n_batch * n_cell; ++i) tanh_scratch[i] = plan.cell_tanh[cell[i] + 32768];
   // hidden = saturate(requantize(o * tanh(c)) + zero point). LiteRT adds the
   // hidden zero point when the hidden state is the output, and subtracts it
   // before a projection, whose precomputed bias then adds zp * row sums back

@@ -208,7 +208,15 @@ Status PrepareInteger(const Operands& ops, std::span<const TensorView* const> in
   if (!CheckedLog2(cell_state_q.scale, &cell_scale) || cell_scale > -9)
     return InvalidArgumentError("{}: cell state {} must have a power-of-two scale of at most 2^-9, has {}", kOp,
                                 internal::Describe(*ops.get(li::kCellState)), cell_state_q.scale);
+  // tanh(c) reads the cell state as Q(15 + cell_scale); TFLite computes nothing
+  // for a negative count of integer bits, so such a scale is refused.
+  if (cell_scale < -15)
+    return UnimplementedError("{}: cell state {} has scale 2^{}, below 2^-15", kOp,
+                              internal::Describe(*ops.get(li::kCellState)), cell_scale);
   plan.cell_scale_log2 = cell_scale;
+  plan.gate_sigmoid = internal::FixedPointLogistic16Table(3);
+  plan.gate_tanh = internal::FixedPointTanh16Table(3);
+  plan.cell_tanh = internal::FixedPointTanh16Table(15 + cell_scale);
   plan.output_state_zp = output_state_q.zero_point;
   plan.hidden_zp = hidden_q.zero_point;
 

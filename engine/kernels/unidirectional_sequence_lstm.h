@@ -95,6 +95,11 @@ struct LstmPlan {
   int16_t quantized_cell_clip = 0;
   int8_t quantized_proj_clip = 0;
   int32_t output_state_zp = 0;
+  // gemmlowp's int16 sigmoid/tanh of the Q3.12 gates and tanh of the cell
+  // state, as lookup tables (process-wide, engine/kernels/fixed_point_int16.h).
+  const int16_t* gate_sigmoid = nullptr;
+  const int16_t* gate_tanh = nullptr;
+  const int16_t* cell_tanh = nullptr;
 };
 
 // `inputs` has lstm_input::kCount (or 20) entries, nullptr for omitted optional

@@ -275,6 +275,15 @@ TEST(UnidirectionalSequenceLstmTest, FixedPointGateActivationsTrackTheFloatFunct
   }
   EXPECT_LE(worst_sigmoid, 6);
   EXPECT_LE(worst_tanh, 11);
+  // The kernel's lookup tables hold exactly these values.
+  for (int bits : {3, 6}) {
+    const int16_t* sigmoid_table = internal::FixedPointLogistic16Table(bits);
+    const int16_t* tanh_table = internal::FixedPointTanh16Table(bits);
+    for (int raw = -32768; raw <= 32767; raw += 5) {
+      ASSERT_EQ(sigmoid_table[raw + 32768], internal::FixedPointLogistic16(static_cast<int16_t>(raw), bits)) << raw;
+      ASSERT_EQ(tanh_table[raw + 32768], internal::FixedPointTanh16(static_cast<int16_t>(raw), bits)) << raw;
+    }
+  }
   EXPECT_EQ(internal::FixedPointLogistic16(0, 3), 16384);
   EXPECT_EQ(internal::FixedPointTanh16(0, 3), 0);
 }
