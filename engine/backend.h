@@ -135,9 +135,10 @@ class ThreadPool;
 Status CheckXnnpackRunsOn(ThreadPool& pool);
 std::unique_ptr<Backend> MakeOwnKernelBackend();
 // int8 (symmetric weights) and uint8 (asymmetric) CONV_2D and/or
-// DEPTHWISE_CONV_2D on our AVX512-VNNI kernels (placed before XNNPACK). Null
-// when neither is asked for or the CPU has no AVX512-VNNI.
-std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise);
+// DEPTHWISE_CONV_2D on our kernels (placed before XNNPACK), each only where
+// its variant under `cap` beats XNNPACK on this CPU. Null when neither is
+// asked for or neither is ahead.
+std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise, Isa cap);
 // fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
 // XNNPACK). Null when the CPU has no AVX512F.
 std::unique_ptr<Backend> MakeF32ConvBackend();

@@ -61,7 +61,8 @@ Status Interpreter::Build() {
     const char* value = std::getenv(variable);
     return value == nullptr || std::string_view(value) != "0";
   };
-  if (auto q8 = MakeQ8ConvBackend(enabled("EDGEPIPE_VNNI_CONV"), enabled("EDGEPIPE_OWN_QDWCONV")))
+  if (auto q8 = MakeQ8ConvBackend(enabled("EDGEPIPE_VNNI_CONV"), enabled("EDGEPIPE_OWN_QDWCONV"),
+                                   EffectiveIsaCap(options_.isa)))
     backends_.push_back(std::move(q8));
   if (enabled("EDGEPIPE_OWN_F32_CONV"))
     if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));

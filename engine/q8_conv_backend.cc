@@ -1,10 +1,10 @@
-// int8 and uint8 CONV_2D and DEPTHWISE_CONV_2D on our AVX512-VNNI kernels
-// (engine/kernels/conv_int8_vnni.h, engine/kernels/dwconv_q8.h), ahead of
-// XNNPACK: Debian's 2022 XNNPACK has no VNNI kernels (its depthwise convs
-// multiply with vpmulld). One op per step, split into parts for the thread
+// int8 and uint8 CONV_2D and DEPTHWISE_CONV_2D on our kernels
+// (engine/kernels/conv_q8.h, engine/kernels/dwconv_q8.h), ahead of XNNPACK
+// where their variant for the ISA cap is faster: Debian's 2022 XNNPACK has no
+// VNNI kernels (its depthwise convs multiply with vpmulld). One op per step, split into parts for the thread
 // pool (KernelParts).
 #include "engine/backend.h"
-#include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/conv_q8.h"
 #include "engine/kernels/dwconv_q8.h"
 
 namespace edgepipe::engine {
@@ -12,7 +12,7 @@ namespace {
 
 class Q8ConvBackend final : public Backend {
  public:
-  Q8ConvBackend(bool conv, bool depthwise) : conv_(conv), depthwise_(depthwise) {}
+  Q8ConvBackend(bool conv, bool depthwise, Isa cap) : conv_(conv), depthwise_(depthwise), cap_(cap) {}
 
   const char* name() const override { return "own"; }
   bool groups_ops() const override { return false; }
@@ -23,22 +23,22 @@ class Q8ConvBackend final : public Backend {
     // (Has8BitConvOperands); Create checks the rest.
     if (!Has8BitConvOperands(plan, op)) return false;
     if (op.code == builtin::kConv2D) return conv_;
-    // Layers of 8 or 16 channels would leave most of a 64-channel block empty.
+    // Some shapes (8 or 16 channels in 64-channel blocks) run faster on XNNPACK.
     return op.code == builtin::kDepthwiseConv2D && depthwise_ &&
-           kernels::DepthwiseQ8Worthwhile(plan.tensors[op.inputs[0]].view.shape[3], op.options.stride_w);
+           kernels::DepthwiseQ8Worthwhile(plan.tensors[op.inputs[0]].view.shape[3], op.options.stride_w, cap_);
   }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
                                         const BackendContext& context) const override {
     if (ops.size() != 1) return InternalError("own kernels run one op per step");
-    if (plan.ops[ops[0]].code == builtin::kConv2D) return Compile<kernels::ConvInt8Vnni>(plan, ops[0], context);
+    if (plan.ops[ops[0]].code == builtin::kConv2D) return Compile<kernels::ConvQ8>(plan, ops[0], context);
     return Compile<kernels::DepthwiseConvQ8>(plan, ops[0], context);
   }
 
   // Create checks what Supports does not (filter quantization axis, scale
   // ranges, shapes): an op it refuses goes on to XNNPACK.
   Status Probe(const Plan& plan, int op, const BackendContext& context) const override {
-    if (plan.ops[op].code == builtin::kConv2D) return Prepare<kernels::ConvInt8Vnni>(plan, op, context).status();
+    if (plan.ops[op].code == builtin::kConv2D) return Prepare<kernels::ConvQ8>(plan, op, context).status();
     return Prepare<kernels::DepthwiseConvQ8>(plan, op, context).status();
   }
 
@@ -50,7 +50,7 @@ class Q8ConvBackend final : public Backend {
     const TensorView* bias = op.inputs.size() > 2 && op.inputs[2] >= 0 ? &plan.tensors[op.inputs[2]].view : nullptr;
     const TensorView& output = plan.tensors[op.outputs[0]].view;
     auto kernel = Kernel::Create(plan.tensors[op.inputs[0]].view, plan.tensors[op.inputs[1]].view, bias, output,
-                                 params, KernelParts(context.threadpool, output.num_bytes()));
+                                 params, KernelParts(context.threadpool, output.num_bytes()), context.isa_cap);
     if (!kernel.ok()) return kernel.status().WithContext(OpLabel(op));
     return kernel;
   }
@@ -73,16 +73,16 @@ class Q8ConvBackend final : public Backend {
   }
 
   const bool conv_, depthwise_;
+  const Isa cap_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise) {
+std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise, Isa cap) {
+  conv = conv && kernels::ConvQ8AheadOfXnnpack(cap);
+  depthwise = depthwise && kernels::DepthwiseQ8AheadOfXnnpack(cap);
   if (!conv && !depthwise) return nullptr;
-  if (conv && !kernels::ConvInt8VnniSupported()) conv = false;
-  if (depthwise && !kernels::DepthwiseQ8Supported()) depthwise = false;
-  if (!conv && !depthwise) return nullptr;
-  return std::make_unique<Q8ConvBackend>(conv, depthwise);
+  return std::make_unique<Q8ConvBackend>(conv, depthwise, cap);
 }
 
 }  // namespace edgepipe::engine

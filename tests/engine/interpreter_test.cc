@@ -10,7 +10,7 @@
 
 #include "engine/backend.h"
 #include "engine/kernels/conv_f32.h"
-#include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/conv_q8.h"
 #include "engine/kernels/dwconv_q8.h"
 #include "engine/threading/thread_pool.h"
 #include "tests/engine/test_models.h"
@@ -111,8 +111,9 @@ const char* F32ConvBackend() {
 
 struct PlanCase {
   const char* file;
-  // An op name -> backend all its instances use; "vnni": the own AVX512-VNNI
-  // conv when the CPU has it (and EDGEPIPE_VNNI_CONV is not 0), else XNNPACK;
+  // An op name -> backend all its instances use; "vnni": the own 8-bit conv
+  // when its variant under the ISA cap is ahead of XNNPACK (and
+  // EDGEPIPE_VNNI_CONV is not 0), else XNNPACK;
   // "qdw": likewise the own 8-bit depthwise conv (EDGEPIPE_OWN_QDWCONV).
   std::map<std::string, std::string> op_backend;
 };
@@ -120,11 +121,11 @@ struct PlanCase {
 std::string ExpectedBackend(const std::string& expected) {
   if (expected == "qdw") {
     const char* env = std::getenv("EDGEPIPE_OWN_QDWCONV");
-    return kernels::DepthwiseQ8Supported() && (env == nullptr || std::string(env) != "0") ? "own" : "XNNPACK";
+    return kernels::DepthwiseQ8AheadOfXnnpack(EnvIsaCap()) && (env == nullptr || std::string(env) != "0") ? "own" : "XNNPACK";
   }
   if (expected != "vnni") return expected;
   const char* env = std::getenv("EDGEPIPE_VNNI_CONV");
-  const bool vnni = kernels::ConvInt8VnniSupported() && (env == nullptr || std::string(env) != "0");
+  const bool vnni = kernels::ConvQ8AheadOfXnnpack(EnvIsaCap()) && (env == nullptr || std::string(env) != "0");
   return vnni ? "own" : "XNNPACK";
 }
 
