@@ -72,23 +72,38 @@ inline void Block(const DwArgs& a, const uint8_t* const* taps, int pairs, int c0
 template <bool U8>
 void Run(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t row_begin, int64_t row_end) {
   const uint8_t* taps[kMaxInt16Taps + 1];
+  // Tap offsets from the window's first pixel: windows inside the image (most
+  // of them) take their pointers from these without a bounds test per tap.
+  int64_t offsets[kMaxInt16Taps];
   const int c = a.channels, n_taps = a.k_h * a.k_w, pairs = (n_taps + 1) / 2;
+  for (int ky = 0; ky < a.k_h; ++ky)
+    for (int kx = 0; kx < a.k_w; ++kx)
+      offsets[ky * a.k_w + kx] = (static_cast<int64_t>(ky) * a.dil_h * a.in_w + kx * a.dil_w) * c;
+  const int eff_h = (a.k_h - 1) * a.dil_h + 1, eff_w = (a.k_w - 1) * a.dil_w + 1;
   const auto* weights = reinterpret_cast<const int16_t*>(a.weights);
   const __m256i zp16 = _mm256_set1_epi16(static_cast<int16_t>(a.input_zero_point));
   taps[n_taps] = a.pad_pixel;
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t b = row / a.out_h;
     const int oy = static_cast<int>(row % a.out_h);
+    const int iy0 = oy * a.stride_h - a.pad_top;
+    const bool rows_inside = iy0 >= 0 && iy0 + eff_h <= a.in_h;
     uint8_t* out_row = output + row * a.out_w * c;
     for (int ox = 0; ox < a.out_w; ++ox) {
-      for (int ky = 0; ky < a.k_h; ++ky) {
-        const int iy = oy * a.stride_h - a.pad_top + ky * a.dil_h;
-        const bool row_inside = iy >= 0 && iy < a.in_h;
-        for (int kx = 0; kx < a.k_w; ++kx) {
-          const int ix = ox * a.stride_w - a.pad_left + kx * a.dil_w;
-          taps[ky * a.k_w + kx] = row_inside && ix >= 0 && ix < a.in_w
-                                      ? input + ((b * a.in_h + iy) * a.in_w + ix) * static_cast<int64_t>(c)
-                                      : a.pad_pixel;
+      const int ix0 = ox * a.stride_w - a.pad_left;
+      if (rows_inside && ix0 >= 0 && ix0 + eff_w <= a.in_w) {
+        const uint8_t* window = input + ((b * a.in_h + iy0) * a.in_w + ix0) * static_cast<int64_t>(c);
+        for (int t = 0; t < n_taps; ++t) taps[t] = window + offsets[t];
+      } else {
+        for (int ky = 0; ky < a.k_h; ++ky) {
+          const int iy = iy0 + ky * a.dil_h;
+          const bool row_inside = iy >= 0 && iy < a.in_h;
+          for (int kx = 0; kx < a.k_w; ++kx) {
+            const int ix = ix0 + kx * a.dil_w;
+            taps[ky * a.k_w + kx] = row_inside && ix >= 0 && ix < a.in_w
+                                        ? input + ((b * a.in_h + iy) * a.in_w + ix) * static_cast<int64_t>(c)
+                                        : a.pad_pixel;
+          }
         }
       }
       uint8_t* out = out_row + static_cast<int64_t>(ox) * c;
