@@ -97,7 +97,9 @@ void PackInt16(const q8conv::ConvArgs& a, const uint8_t* filter, const int32_t* 
   }
 }
 
+#if defined(__x86_64__)
 bool HasAvx512Vnni(const CpuFeatures& cpu) { return cpu.avx512vnni; }
+#endif
 
 // Best first. The generic entry runs anywhere (and is what aarch64 runs until
 // a NEON variant exists).

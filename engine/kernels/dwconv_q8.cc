@@ -66,6 +66,7 @@ int32_t Centered(const dwq8::DwArgs& a, const Filter& f, int32_t t, int32_t ch) 
   return (a.u8 ? byte : static_cast<int8_t>(byte)) - f.zero_point;
 }
 
+#if defined(__x86_64__)
 // ---- avx512 (layout in dwconv_q8_impl.h) ----
 
 // Flat rows pay for 64-byte loads that straddle cache lines (tap offsets of
@@ -166,6 +167,8 @@ Status PackAvx512(dwq8::DwArgs& a, const Filter& f, Packed& packed) {
   return OkStatus();
 }
 
+#endif  // __x86_64__
+
 // ---- int16 variants (layout in dwconv_q8_impl.h) ----
 
 Status PackPadPixel(dwq8::DwArgs& a, Packed& packed) {
@@ -177,6 +180,7 @@ Status PackPadPixel(dwq8::DwArgs& a, Packed& packed) {
   return OkStatus();
 }
 
+#if defined(__x86_64__)
 // 16-channel blocks: worth it unless most of a block would be empty (not
 // measured below 8 channels, where XNNPACK keeps them).
 bool Avx2Worthwhile(int32_t channels, int32_t /*stride_width*/) { return channels >= 8; }
@@ -193,15 +197,20 @@ Status PackAvx2(dwq8::DwArgs& a, const Filter& f, Packed& packed) {
     const int32_t block = ch / 16, lane = (ch % 16) / 8, in_lane = ch % 8, vec = in_lane / 4, q = in_lane % 4;
     // Accumulator order: vector vec, dword lane * 4 + q.
     const int32_t slot = block * 16 + vec * 8 + lane * 4 + q;
-    packed.bias.get()[slot] = f.bias != nullptr ? f.bias[ch] : 0;
     packed.scale.get()[slot] = f.scale[ch];
+    int32_t sum = 0;
     for (int32_t t = 0; t < taps; ++t) {
       const int64_t at = ((static_cast<int64_t>(block) * pairs + t / 2) * 2 + vec) * 16 + lane * 8 + q * 2 + t % 2;
       w[at] = static_cast<int16_t>(Centered(a, f, t, ch));
+      sum += w[at];
     }
+    // The kernel multiplies x itself: the input zero point's term goes here.
+    packed.bias.get()[slot] = (f.bias != nullptr ? f.bias[ch] : 0) - a.input_zero_point * sum;
   }
   return OkStatus();
 }
+
+#endif  // __x86_64__
 
 bool GenericWorthwhile(int32_t channels, int32_t /*stride_width*/) { return channels >= 1; }
 
@@ -218,7 +227,9 @@ Status PackGeneric(dwq8::DwArgs& a, const Filter& f, Packed& packed) {
   return OkStatus();
 }
 
+#if defined(__x86_64__)
 bool HasAvx512Vnni(const CpuFeatures& cpu) { return cpu.avx512vnni; }
+#endif
 
 // Best first; AVX-VNNI CPUs run the avx2 entry (vpdpbusd on ymm would need
 // the avx512 variant's column layout at half the width; not written yet).

@@ -3,7 +3,7 @@
 // int8 weights, and uint8 activations with uint8 weights that have one zero
 // point. Written by the engine work: Debian's 2022 XNNPACK runs these ops with
 // a vpmulld kernel that took 40 % of tf2_mobilenet_v2_ptq's time once the convs
-// moved to conv_int8_vnni.h.
+// moved to conv_q8.h.
 //
 // Variants (dwconv_q8.cc lists them; each packs the weights its own way):
 // avx512 (below), avx2 (pairs of taps interleaved as int16 x - zero point,

@@ -1,8 +1,10 @@
 // The AVX2 variant of dwconv_q8.h (no VNNI; what AMD Zen 3 runs). Per output
-// pixel and 16 channels, pairs of taps: each tap's bytes widened to int16
-// x - input zero point, the two interleaved (vpunpck{l,h}wd) and multiplied
-// with int16 w - filter zero point packed the same way (vpmaddwd: exact for
-// operands in [-255, 255]); padded taps read a pixel of the input zero point.
+// pixel and 16 channels, pairs of taps: each tap's bytes widened to int16,
+// the two interleaved (vpunpck{l,h}wd) and multiplied with int16 w - filter
+// zero point packed the same way (vpmaddwd: exact for operands in [-255,
+// 255]); the input zero point's term, -zp * sum(w - filter zero point), is in
+// the bias, and padded taps read a pixel of the input zero point, so they add
+// nothing.
 // The only file built with -mavx2 -mfma; free of shared inline code
 // (conv_q8_impl.h).
 #include <immintrin.h>
@@ -15,10 +17,11 @@
 namespace edgepipe::engine::kernels::dwq8 {
 namespace {
 
-// 16 channels of a tap as int16 x - zero point. Tail: only `n` bytes exist
-// (the last block of the tensor's last pixel must not be read past).
+// 16 channels of a tap as int16 (the input zero point's term is in the bias).
+// Tail: only `n` bytes exist (the last block of the tensor's last pixel must
+// not be read past).
 template <bool U8, bool Tail>
-inline __m256i Load16(const uint8_t* p, int n, __m256i zp16) {
+inline __m256i Load16(const uint8_t* p, int n) {
   __m128i bytes;
   if constexpr (Tail) {
     alignas(16) uint8_t tmp[16] = {};
@@ -27,21 +30,21 @@ inline __m256i Load16(const uint8_t* p, int n, __m256i zp16) {
   } else {
     bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   }
-  return _mm256_sub_epi16(U8 ? _mm256_cvtepu8_epi16(bytes) : _mm256_cvtepi8_epi16(bytes), zp16);
+  return U8 ? _mm256_cvtepu8_epi16(bytes) : _mm256_cvtepi8_epi16(bytes);
 }
 
 // One pixel, channels [c0, c0 + 16) (n of them exist): taps[t] points at tap
 // t's pixel (taps[taps] at the pad pixel, the odd tap count's partner).
 template <bool U8, bool Tail>
 inline void Block(const DwArgs& a, const uint8_t* const* taps, int pairs, int c0, int n, const int16_t* weights,
-                  __m256i zp16, uint8_t* out) {
+                  uint8_t* out) {
   const int block = c0 / 16;
   __m256i acc0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.bias + block * 16));
   __m256i acc1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.bias + block * 16 + 8));
   const int16_t* w = weights + static_cast<int64_t>(block) * pairs * 32;
   for (int p = 0; p < pairs; ++p) {
-    const __m256i x0 = Load16<U8, Tail>(taps[2 * p] + c0, n, zp16);
-    const __m256i x1 = Load16<U8, Tail>(taps[2 * p + 1] + c0, n, zp16);
+    const __m256i x0 = Load16<U8, Tail>(taps[2 * p] + c0, n);
+    const __m256i x1 = Load16<U8, Tail>(taps[2 * p + 1] + c0, n);
     const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + p * 32));
     const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + p * 32 + 16));
     acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), w0));
@@ -81,7 +84,6 @@ void Run(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t row_beg
       offsets[ky * a.k_w + kx] = (static_cast<int64_t>(ky) * a.dil_h * a.in_w + kx * a.dil_w) * c;
   const int eff_h = (a.k_h - 1) * a.dil_h + 1, eff_w = (a.k_w - 1) * a.dil_w + 1;
   const auto* weights = reinterpret_cast<const int16_t*>(a.weights);
-  const __m256i zp16 = _mm256_set1_epi16(static_cast<int16_t>(a.input_zero_point));
   taps[n_taps] = a.pad_pixel;
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t b = row / a.out_h;
@@ -108,8 +110,8 @@ void Run(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t row_beg
       }
       uint8_t* out = out_row + static_cast<int64_t>(ox) * c;
       int c0 = 0;
-      for (; c0 + 16 <= c; c0 += 16) Block<U8, false>(a, taps, pairs, c0, 16, weights, zp16, out);
-      if (c0 < c) Block<U8, true>(a, taps, pairs, c0, c - c0, weights, zp16, out);
+      for (; c0 + 16 <= c; c0 += 16) Block<U8, false>(a, taps, pairs, c0, 16, weights, out);
+      if (c0 < c) Block<U8, true>(a, taps, pairs, c0, c - c0, weights, out);
     }
   }
 }

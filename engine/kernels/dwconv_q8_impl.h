@@ -60,7 +60,8 @@ struct DwArgs {
   // The int16 variants (avx2, generic): acc = bias + sum over taps of
   // (x - input zero point) (w - filter zero point), exact in int32; padded
   // taps read pad_pixel (channels + 16 bytes of the input zero point), which
-  // then adds 0. avx2: weights int16 [ceil(C / 16)][ceil(taps / 2)][2][16],
+  // then adds 0. avx2 multiplies x itself, its bias holding the input zero
+  // point's term, -zp * sum(w - filter zero point). avx2: weights int16 [ceil(C / 16)][ceil(taps / 2)][2][16],
   // taps 2t and 2t + 1 interleaved as vpunpck{l,h}wd leave them (vector 0:
   // channels 0-3 and 8-11, vector 1: 4-7 and 12-15), bias and scale
   // [ceil(C / 16)][16] in that accumulator order; generic: weights [taps][C],
