@@ -18,12 +18,13 @@ namespace edgepipe::engine::kernels::dwq8 {
 namespace {
 
 // 16 channels of a tap as int16 (the input zero point's term is in the bias).
-// Tail: only `n` bytes exist (the last block of the tensor's last pixel must
-// not be read past).
+// The last block of a row reads past the pixel's channels into the next
+// pixel (their weights are 0), except where that would leave the tensor:
+// `end` is the input's end, and the pad pixel has 16 bytes of slack.
 template <bool U8, bool Tail>
-inline __m256i Load16(const uint8_t* p, int n) {
+inline __m256i Load16(const uint8_t* p, int n, const uint8_t* pad, uintptr_t end) {
   __m128i bytes;
-  if constexpr (Tail) {
+  if (Tail && p != pad && reinterpret_cast<uintptr_t>(p) + 16 > end) {
     alignas(16) uint8_t tmp[16] = {};
     std::memcpy(tmp, p, static_cast<size_t>(n));
     bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
@@ -33,18 +34,39 @@ inline __m256i Load16(const uint8_t* p, int n) {
   return U8 ? _mm256_cvtepu8_epi16(bytes) : _mm256_cvtepi8_epi16(bytes);
 }
 
+// Stores the first n (< 16) bytes of v.
+inline void StorePartial(uint8_t* dst, __m128i v, int n) {
+  if (n & 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), v);
+    v = _mm_srli_si128(v, 8);
+    dst += 8;
+  }
+  if (n & 4) {
+    const int32_t word = _mm_cvtsi128_si32(v);
+    std::memcpy(dst, &word, 4);
+    v = _mm_srli_si128(v, 4);
+    dst += 4;
+  }
+  const int32_t rest = _mm_cvtsi128_si32(v);
+  if (n & 2) {
+    std::memcpy(dst, &rest, 2);
+    dst += 2;
+  }
+  if (n & 1) *dst = static_cast<uint8_t>((n & 2) ? rest >> 16 : rest);
+}
+
 // One pixel, channels [c0, c0 + 16) (n of them exist): taps[t] points at tap
 // t's pixel (taps[taps] at the pad pixel, the odd tap count's partner).
 template <bool U8, bool Tail>
 inline void Block(const DwArgs& a, const uint8_t* const* taps, int pairs, int c0, int n, const int16_t* weights,
-                  uint8_t* out) {
+                  uintptr_t end, uint8_t* out) {
   const int block = c0 / 16;
   __m256i acc0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.bias + block * 16));
   __m256i acc1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.bias + block * 16 + 8));
   const int16_t* w = weights + static_cast<int64_t>(block) * pairs * 32;
   for (int p = 0; p < pairs; ++p) {
-    const __m256i x0 = Load16<U8, Tail>(taps[2 * p] + c0, n);
-    const __m256i x1 = Load16<U8, Tail>(taps[2 * p + 1] + c0, n);
+    const __m256i x0 = Load16<U8, Tail>(taps[2 * p] + c0, n, a.pad_pixel + c0, end);
+    const __m256i x1 = Load16<U8, Tail>(taps[2 * p + 1] + c0, n, a.pad_pixel + c0, end);
     const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + p * 32));
     const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + p * 32 + 16));
     acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), w0));
@@ -63,10 +85,9 @@ inline void Block(const DwArgs& a, const uint8_t* const* taps, int pairs, int c0
   const __m128i lo = _mm_set1_epi8(static_cast<char>(a.act_min)), hi = _mm_set1_epi8(static_cast<char>(a.act_max));
   const __m128i bytes = U8 ? _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo16, hi16), lo), hi)
                            : _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(lo16, hi16), lo), hi);
+  // Only this pixel's channels: the next pixel may be another part's.
   if constexpr (Tail) {
-    alignas(16) uint8_t tmp[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-    std::memcpy(out + c0, tmp, static_cast<size_t>(n));
+    StorePartial(out + c0, bytes, n);
   } else {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c0), bytes);
   }
@@ -85,6 +106,8 @@ void Run(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t row_beg
   const int eff_h = (a.k_h - 1) * a.dil_h + 1, eff_w = (a.k_w - 1) * a.dil_w + 1;
   const auto* weights = reinterpret_cast<const int16_t*>(a.weights);
   taps[n_taps] = a.pad_pixel;
+  const uintptr_t end = reinterpret_cast<uintptr_t>(input) +
+                        static_cast<uintptr_t>(a.batches) * a.in_h * a.in_w * static_cast<uintptr_t>(c);
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t b = row / a.out_h;
     const int oy = static_cast<int>(row % a.out_h);
@@ -110,8 +133,8 @@ void Run(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t row_beg
       }
       uint8_t* out = out_row + static_cast<int64_t>(ox) * c;
       int c0 = 0;
-      for (; c0 + 16 <= c; c0 += 16) Block<U8, false>(a, taps, pairs, c0, 16, weights, out);
-      if (c0 < c) Block<U8, true>(a, taps, pairs, c0, c - c0, weights, out);
+      for (; c0 + 16 <= c; c0 += 16) Block<U8, false>(a, taps, pairs, c0, 16, weights, end, out);
+      if (c0 < c) Block<U8, true>(a, taps, pairs, c0, c - c0, weights, end, out);
     }
   }
 }
