@@ -16,6 +16,8 @@ Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [-
      [--isa avx2]      (cap our kernels' instruction set: how an AVX2-only CPU runs them; XNNPACK and
                         LiteRT still use everything this CPU has)
      [--backends XNNPACK,own-kernels]   (our backend list, e.g. without our conv kernels)
+     [--hide-avx512]   (Debian's XNNPACK and our CPU probe see no AVX-512, as on an AVX2 CPU;
+                        bench/cpuinfo_hide_avx512.c is preloaded; LiteRT is not affected)
 """
 import argparse
 import glob
@@ -130,6 +132,15 @@ def bench_means(path, threads, inputs, runs, warmup_seconds, rounds):
     return {engine: statistics.median(means) * 1e3 for engine, means in block_means.items()}
 
 
+def build_avx512_hider():
+    """Compiles bench/cpuinfo_hide_avx512.c into a temporary shared library."""
+    out_dir = tempfile.mkdtemp(prefix="edgepipe_hide_avx512_")
+    out = os.path.join(out_dir, "cpuinfo_hide_avx512.so")
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", out, os.path.join(HERE, "cpuinfo_hide_avx512.c"),
+                    "-lcpuinfo"], check=True)
+    return out
+
+
 def spin_forever(core):
     """A process that keeps one core busy, as another application would."""
     os.sched_setaffinity(0, {core})
@@ -154,7 +165,14 @@ def main():
                         help=argparse.SUPPRESS)
     parser.add_argument("--isa", default="", help="cap our kernels' instruction set (sets EDGEPIPE_ISA)")
     parser.add_argument("--backends", default="", help="our backend list, comma-separated (default: the CPU's)")
+    parser.add_argument("--hide-avx512", action="store_true",
+                        help="hide AVX-512 from Debian's cpuinfo (XNNPACK's and our AVX2 paths; not LiteRT's)")
     args = parser.parse_args()
+    if args.hide_avx512 and os.environ.get("EDGEPIPE_BENCH_HIDE_AVX512") != "1":
+        preload = build_avx512_hider()
+        env = dict(os.environ, EDGEPIPE_BENCH_HIDE_AVX512="1",
+                   LD_PRELOAD=" ".join(filter(None, [preload, os.environ.get("LD_PRELOAD", "")])))
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env)
     global EDGEPIPE_BACKENDS
     EDGEPIPE_BACKENDS = args.backends
     if args.isa:
@@ -194,7 +212,8 @@ def main():
     import edgepipe
     cpu = edgepipe.cpu_info()
     machine = (f"{cpu['name']} ({cpu['arch']}, {os.cpu_count()} cores), our kernels up to {cpu['isa_cap']}"
-               f"{', backends ' + args.backends if args.backends else ''}")
+               f"{', backends ' + args.backends if args.backends else ''}"
+               f"{', AVX-512 hidden from Debian XNNPACK' if args.hide_avx512 else ''}")
     print(f"machine: {machine}")
     if args.markdown:
         print("| model | threads | load+first edgepipe (ms) | load+first LiteRT (ms) | ratio | "
