@@ -8,6 +8,7 @@
 #include "engine/backend.h"
 #include "engine/kernels/average_pool.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/unidirectional_sequence_lstm.h"
 #include "engine/kernels/mediapipe_ops.h"
 
 namespace edgepipe::engine {
@@ -190,6 +191,69 @@ Result<KernelFn> BindDetectionPostProcess(const Plan& plan, const PlanOp& op) {
       [=] { return kernels::DetectionPostProcess(options, *boxes, *scores, *anchors, outs->ptrs, *scratch); });
 }
 
+// UNIDIRECTIONAL_SEQUENCE_LSTM: float32, or int8 with int16 cell state (TFLite's
+// 8x8_16 integer LSTM). The output and cell states are variable tensors the
+// kernel updates in place, so they carry over between invocations as in TFLite.
+bool LstmSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  auto reject = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  if (op.options.diagonal_recurrent_tensors) return reject("diagonal recurrent weights");
+  if (op.inputs.size() <= kernels::lstm_input::kInputToOutputWeights || op.inputs[0] < 0 ||
+      op.inputs[kernels::lstm_input::kInputToOutputWeights] < 0)
+    return reject("missing input or weights");
+  const DType input = plan.tensors[op.inputs[0]].view.dtype;
+  const DType weights = plan.tensors[op.inputs[kernels::lstm_input::kInputToOutputWeights]].view.dtype;
+  if (input == DType::kFloat32 && weights == DType::kFloat32) {
+    if (op.options.activation == Activation::kSignBit) return reject("SIGN_BIT activation");
+    return true;
+  }
+  if (input == DType::kInt8 && weights == DType::kInt8) return true;
+  return reject(fmt::format("{} input with {} weights (hybrid or 16-bit LSTM)", DTypeName(input), DTypeName(weights)));
+}
+
+Result<KernelFn> BindLstm(const Plan& plan, const PlanOp& op) {
+  namespace li = kernels::lstm_input;
+  kernels::LstmOptions options;
+  switch (op.options.activation) {
+    case Activation::kNone: options.activation = kernels::LstmActivation::kNone; break;
+    case Activation::kRelu: options.activation = kernels::LstmActivation::kRelu; break;
+    case Activation::kReluN1To1: options.activation = kernels::LstmActivation::kReluN1To1; break;
+    case Activation::kRelu6: options.activation = kernels::LstmActivation::kRelu6; break;
+    case Activation::kTanh: options.activation = kernels::LstmActivation::kTanh; break;
+    case Activation::kSignBit: return UnimplementedError("SIGN_BIT activation");
+  }
+  options.cell_clip = op.options.cell_clip;
+  options.proj_clip = op.options.proj_clip;
+  options.time_major = op.options.time_major;
+  for (int k : {li::kOutputState, li::kCellState})
+    if (static_cast<int>(op.inputs.size()) <= k || op.inputs[k] < 0 || !plan.tensors[op.inputs[k]].is_variable)
+      return InvalidArgumentError("input {} (the {} state) must be a variable tensor", k,
+                                  k == li::kOutputState ? "output" : "cell");
+  // Views with nullptr for omitted optional inputs.
+  struct Operands {
+    std::vector<TensorView> views;
+    std::vector<const TensorView*> inputs, intermediates;
+    TensorView output;
+  };
+  auto operands = std::make_shared<Operands>();
+  operands->views.reserve(op.inputs.size() + op.intermediates.size());
+  for (int t : op.inputs)
+    if (t >= 0) operands->views.push_back(plan.tensors[t].view);
+  for (int t : op.intermediates) operands->views.push_back(plan.tensors[t].view);
+  size_t next = 0;
+  for (int t : op.inputs) operands->inputs.push_back(t >= 0 ? &operands->views[next++] : nullptr);
+  for (size_t i = 0; i < op.intermediates.size(); ++i) operands->intermediates.push_back(&operands->views[next++]);
+  if (op.outputs.size() != 1) return InvalidArgumentError("expected 1 output, got {}", op.outputs.size());
+  operands->output = plan.tensors[op.outputs[0]].view;
+  EP_ASSIGN_OR_RETURN(auto prepared, kernels::PrepareUnidirectionalSequenceLstm(
+                                         operands->inputs, operands->intermediates, options, operands->output));
+  auto lstm = std::make_shared<const kernels::LstmPlan>(std::move(prepared));
+  auto scratch = std::make_shared<std::vector<std::byte>>(kernels::UnidirectionalSequenceLstmScratchBytes(*lstm));
+  return KernelFn([=] { return kernels::UnidirectionalSequenceLstm(*lstm, operands->inputs, operands->output, *scratch); });
+}
+
 // ---- MediaPipe custom ops (engine/kernels/mediapipe_ops.h). Options are parsed
 // here, once per op; the v2 face-mesh ops have different semantics at version 1
 // (4-D tensors, other options), which we do not implement.
@@ -294,6 +358,8 @@ const OwnKernelOp kOwnKernelOps[] = {
     {{builtin::kLogistic, "", 3, nullptr}, BindUnary<kernels::Logistic>},
     {{builtin::kAveragePool2D, "", 3, QuantizedAveragePoolSupports}, BindAveragePool},
     {{builtin::kCustom, "TFLite_Detection_PostProcess", 1, nullptr}, BindDetectionPostProcess},
+    // Versions 2 and 3 are hybrid (float input, int8 weights): LstmSupports rejects those.
+    {{builtin::kUnidirectionalSequenceLstm, "", 3, LstmSupports}, BindLstm},
     // MediaPipe's custom ops.
     {{builtin::kCustom, "Convolution2DTransposeBias", 1, nullptr}, BindTransposeConvBias},
     {{builtin::kCustom, "MaxPoolingWithArgmax2D", 1, nullptr}, BindMaxPoolWithArgmax},

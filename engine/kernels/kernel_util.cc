@@ -219,12 +219,6 @@ Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& inp
   return padding;
 }
 
-bool CpuHasAvx512Vnni() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni");
-}
-
 Status Check8BitConvOperands(std::string_view op, const TensorView& input, const TensorView& filter,
                              const TensorView& output) {
   if (input.dtype != DType::kInt8 && input.dtype != DType::kUInt8)
