@@ -424,10 +424,11 @@ Status ApplyRewrites(Plan& plan) {
   EP_RETURN_IF_ERROR(FoldConstantDequantize(plan));
   ReleaseUnreadDensified(plan, densified);
   EP_RETURN_IF_ERROR(ResolveReshapes(plan));
+  EP_RETURN_IF_ERROR(ShapeDetectionOutputs(plan));
+  // On the shapes the ops will run with, and before fusion moves outputs.
   EP_RETURN_IF_ERROR(CheckOpSemantics(plan));
   FuseActivations(plan);
   LowerGlobalPools(plan);
-  EP_RETURN_IF_ERROR(ShapeDetectionOutputs(plan));
   LinkTensors(plan);
   return OkStatus();
 }
