@@ -6,16 +6,24 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/status.h"
+
 namespace edgepipe {
 
 class ThreadPoolExecutor {
  public:
-  ThreadPoolExecutor(std::string name, int num_threads);
+  // More threads than this in one executor is a configuration mistake.
+  static constexpr int kMaxThreads = 1024;
+
+  // num_threads <= 0: one per CPU. Fails (never aborts) when the system
+  // refuses a thread.
+  static Result<std::unique_ptr<ThreadPoolExecutor>> Create(std::string name, int num_threads);
   ~ThreadPoolExecutor();
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
@@ -25,6 +33,7 @@ class ThreadPoolExecutor {
   const std::string& name() const { return name_; }
 
  private:
+  explicit ThreadPoolExecutor(std::string name) : name_(std::move(name)) {}
   void WorkerLoop();
 
   std::string name_;

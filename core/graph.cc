@@ -15,10 +15,14 @@
 // waits for; GROW_QUEUE_AND_WARN raises those queues' limits and logs it.
 #include "core/graph.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <set>
+#include <typeinfo>
 
 #include "core/graph_runtime.h"
 #include "core/stream_name.h"
@@ -31,6 +35,28 @@ constexpr int kTaskBatch = 64;  // input sets one task handles before yielding i
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+std::string ExceptionTypeName(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name != nullptr ? std::string(name.get()) : std::string(type.name());
+}
+
+// Every call into a calculator's code goes through here. Calculators use
+// libraries that report errors by throwing (OpenCV's cv::Exception, the
+// standard library, allocation); an exception escaping onto a worker thread
+// would terminate the process. Here it becomes an error that the caller names
+// the node in, like any error the calculator returns.
+template <typename Call>
+Status CallCalculator(Call&& call) noexcept {
+  try {
+    return call();
+  } catch (const std::exception& e) {
+    return InternalError("threw {}: {}", ExceptionTypeName(typeid(e)), e.what());
+  } catch (...) {
+    return InternalError("threw an exception that is not a std::exception");
+  }
 }
 
 std::string DescribePorts(const std::vector<PortSpec>& ports) {
@@ -91,11 +117,13 @@ Status GraphRuntime::Initialize(const GraphConfig& input_config) {
     }
     executor_ids_[executor.name()] = 0;  // index assigned below
   }
-  executors_.push_back(std::make_unique<ThreadPoolExecutor>("", default_threads));
+  EP_ASSIGN_OR_RETURN(auto default_executor, ThreadPoolExecutor::Create("", default_threads));
+  executors_.push_back(std::move(default_executor));
   for (const ExecutorConfig& executor : config_.executor()) {
     if (executor.name().empty()) continue;
     executor_ids_[executor.name()] = static_cast<int>(executors_.size());
-    executors_.push_back(std::make_unique<ThreadPoolExecutor>(executor.name(), executor.num_threads()));
+    EP_ASSIGN_OR_RETURN(auto named, ThreadPoolExecutor::Create(executor.name(), executor.num_threads()));
+    executors_.push_back(std::move(named));
   }
 
   for (const std::string& name : config_.input_stream()) {
@@ -141,7 +169,7 @@ Status GraphRuntime::BuildNodes() {
                            closest.empty() ? "" : fmt::format("; did you mean \"{}\"?", closest));
     }
     node->contract = std::make_unique<CalculatorContract>(config.has_options() ? &config.options() : nullptr);
-    Status contract_status = node->registration->get_contract(node->contract.get());
+    Status contract_status = CallCalculator([&] { return node->registration->get_contract(node->contract.get()); });
     if (!contract_status.ok()) return contract_status.WithContext(node->where);
     if (!node->contract->options_status().ok()) return node->contract->options_status().WithContext(node->where);
     if (node->contract->options_prototype() != nullptr) {
@@ -548,7 +576,12 @@ Status GraphRuntime::StartRun(const SidePackets& side_packets) {
 }
 
 Status GraphRuntime::OpenNode(NodeState& node) {
-  auto calculator = node.registration->create();
+  std::unique_ptr<CalculatorBase> calculator;
+  Status created = CallCalculator([&] {
+    calculator = node.registration->create();
+    return OkStatus();
+  });
+  if (!created.ok()) return created.WithContext(node.where + " (creating the calculator)");
   node.open_context = MakeContext(node);
   CalculatorContext& context = *node.open_context;
   for (int slot = 0; slot < node.input_side_layout.size(); ++slot) {
@@ -558,7 +591,7 @@ Status GraphRuntime::OpenNode(NodeState& node) {
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = true;
   context.input_timestamp_ = Timestamp::Unstarted();
   if (listener_) listener_({GraphEvent::Kind::kOpen, node.id, Timestamp::Unstarted(), NowNs()});
-  Status status = calculator->Open(&context);
+  Status status = CallCalculator([&] { return calculator->Open(&context); });
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = false;
   node.calculator = std::move(calculator);
   node.opened = true;
@@ -797,7 +830,7 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
       handle.closed_ = node.output_closed[slot];
     }
     if (listener_) listener_({GraphEvent::Kind::kClose, node.id, Timestamp::Done(), NowNs()});
-    Status status = node.calculator->Close(&context);
+    Status status = CallCalculator([&] { return node.calculator->Close(&context); });
     if (!status.ok()) RecordError(status.WithContext(node.where + " Close"));
     EmitOutputs(node, context, std::nullopt, true);
     NodeClosed(node);
@@ -842,7 +875,7 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
   const bool timed = listener_ || config_.enable_statistics();
   const int64_t start = timed ? NowNs() : 0;
   if (listener_) listener_({GraphEvent::Kind::kProcessStart, node.id, work.timestamp, start});
-  Status status = node.calculator->Process(&context);
+  Status status = CallCalculator([&] { return node.calculator->Process(&context); });
   if (timed) {
     const int64_t end = NowNs();
     if (listener_) listener_({GraphEvent::Kind::kProcessEnd, node.id, work.timestamp, end});
@@ -1270,7 +1303,7 @@ void GraphRuntime::FinishAfterStop() {
     CalculatorContext& context = *node.open_context;
     context.input_timestamp_ = Timestamp::Done();
     for (auto& handle : context.outputs_.handles_) handle.packets_.clear();
-    Status status = node.calculator->Close(&context);
+    Status status = CallCalculator([&] { return node.calculator->Close(&context); });
     node.closed = true;
     std::lock_guard lock(mutex_);
     if (!status.ok() && error_.ok() && !cancelled_) error_ = status.WithContext(node.where + " Close");

@@ -244,6 +244,15 @@ int Interpreter::output_index(const std::string& name) const {
 }
 
 Status Interpreter::Invoke() {
+  if (invoking_.exchange(true, std::memory_order_acquire))
+    return FailedPreconditionError("Invoke() was called while another Invoke() of this interpreter is running; an "
+                                   "interpreter runs one invoke at a time (use one interpreter per thread)");
+  Status status = RunSteps();
+  invoking_.store(false, std::memory_order_release);
+  return status;
+}
+
+Status Interpreter::RunSteps() {
   for (size_t s = 0; s < steps_.size(); ++s) {
     StepInfo& info = steps_[s];
     if (profile_listener_) {

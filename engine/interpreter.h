@@ -12,8 +12,16 @@
 // the caller copies the state outputs into the state inputs between calls.
 // Model inputs and outputs have their own memory for the interpreter's
 // lifetime, so they can be written before and read after any Invoke().
+//
+// Threads: one Interpreter runs one Invoke() at a time. Its inputs, outputs
+// and arena are shared state, so a second Invoke() that starts while one is
+// running (from another thread) is refused with FAILED_PRECONDITION rather
+// than computing over the same memory; use one Interpreter per thread (they
+// can share a Model). Writing inputs or reading outputs during an Invoke() is
+// the caller's race to avoid.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -97,6 +105,8 @@ class Interpreter {
   int input_index(const std::string& name) const;
   int output_index(const std::string& name) const;
 
+  // Runs the model once. Fails with FAILED_PRECONDITION, touching nothing,
+  // when another Invoke() of this interpreter is running.
   Status Invoke();
 
   // Any model tensor by index: constants always; intermediates only with
@@ -123,6 +133,7 @@ class Interpreter {
   Interpreter() = default;
   using Refusals = std::map<int, std::set<const Backend*>>;  // plan op -> backends that failed it
   Status Build();
+  Status RunSteps();
   Status TryBuild(const Refusals& refused, const BackendContext& context, std::vector<int>& failed_step_ops,
                   const Backend*& failed_backend);
 
@@ -147,6 +158,7 @@ class Interpreter {
   bool fp16_active_ = false;
   Status fp16_status_;
   ProfileListener profile_listener_;
+  std::atomic<bool> invoking_{false};
 };
 
 }  // namespace edgepipe::engine

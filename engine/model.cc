@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -250,6 +251,46 @@ Result<kernels::SparsityParams> ReadSparsity(const fb::SparsityParameters& spars
   return params;
 }
 
+// Arena placement and every byte count after load add tensor sizes; bounded
+// per tensor, no sum of them can overflow 64 bits. No device running this
+// engine holds a tensor near this size.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
+
+Status CheckByteSize(const TensorInfo& info) {
+  uint64_t bytes = DTypeSize(info.dtype);
+  for (int32_t d : info.shape) {
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes) || bytes > kMaxTensorBytes)
+      return InvalidArgumentError("shape [{}] of {} is more than {} bytes", fmt::join(info.shape, ","),
+                                  DTypeName(info.dtype), kMaxTensorBytes);
+  }
+  return OkStatus();
+}
+
+// real = scale * (q - zero_point): a scale that is zero, negative, NaN or
+// infinite maps every value to nothing meaningful, and a zero point outside
+// the element type cannot be stored in it.
+Status CheckQuantization(const TensorInfo& info) {
+  for (size_t k = 0; k < info.quant.scale.size(); ++k) {
+    const float scale = info.quant.scale[k];
+    if (!std::isfinite(scale) || !(scale > 0.0f))
+      return InvalidArgumentError("quantization scale {} is {}; scales must be finite and > 0", k, scale);
+  }
+  int64_t lo = 0, hi = 0;
+  switch (info.dtype) {
+    case DType::kInt8: lo = -128, hi = 127; break;
+    case DType::kUInt8: lo = 0, hi = 255; break;
+    case DType::kInt16: lo = -32768, hi = 32767; break;
+    default: return OkStatus();
+  }
+  for (size_t k = 0; k < info.quant.zero_point.size(); ++k) {
+    const int64_t zero_point = info.quant.zero_point[k];
+    if (zero_point < lo || zero_point > hi)
+      return InvalidArgumentError("quantization zero point {} is {}, outside {}'s range [{}, {}]", k, zero_point,
+                                  DTypeName(info.dtype), lo, hi);
+  }
+  return OkStatus();
+}
+
 std::string TensorLabel(const std::vector<TensorInfo>& tensors, int index) {
   if (index >= 0 && static_cast<size_t>(index) < tensors.size())
     return fmt::format("tensor {} '{}'", index, tensors[index].name);
@@ -407,6 +448,7 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m, cons
     info.shape_signature = ToIntVector(t->shape_signature());
     for (int32_t d : info.shape)
       if (d < 0) return InvalidArgumentError("{}: negative dimension {} in shape", context(), d);
+    EP_RETURN_IF_ERROR(CheckByteSize(info).WithContext(context()));
     info.is_variable = t->is_variable();
     if (const fb::QuantizationParameters* q = t->quantization()) {
       if (q->scale() != nullptr) info.quant.scale.assign(q->scale()->begin(), q->scale()->end());
@@ -418,6 +460,7 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m, cons
         if (info.quant.zero_point.size() != info.quant.scale.size())
           return DataLossError("{}: {} quantization scales but {} zero points", context(),
                                info.quant.scale.size(), info.quant.zero_point.size());
+        EP_RETURN_IF_ERROR(CheckQuantization(info).WithContext(context()));
         if (info.quant.per_channel()) {
           if (info.quant.axis < 0 || info.quant.axis >= static_cast<int>(info.shape.size()))
             return DataLossError("{}: quantized dimension {} out of range for rank {}", context(),

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 #include <fmt/ranges.h>
 
 #include "engine/kernels/densify.h"
 #include "engine/kernels/kernels.h"
+#include "engine/op_semantics.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -229,42 +231,77 @@ void FuseActivations(Plan& plan) {
   if (fused > 0) plan.rewrites.push_back(fmt::format("fused {} activation ops into their producers", fused));
 }
 
+// RESHAPE's requested shape (its shape operand, else the new_shape option):
+// at most one -1, every other dimension >= 1, and the element count of the
+// input. Returns the shape with the -1 resolved.
+Result<std::vector<int32_t>> ResolveNewShape(const Plan& plan, const PlanOp& op, const std::vector<int64_t>& shape,
+                                             size_t count) {
+  const std::string requested = fmt::format("[{}]", fmt::join(shape, ","));
+  int64_t known = 1;
+  int unknown = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (unknown >= 0) return InvalidArgumentError("{}: new shape {} has more than one -1", OpLabel(op), requested);
+      unknown = static_cast<int>(i);
+    } else if (shape[i] < 1 || shape[i] > std::numeric_limits<int32_t>::max()) {
+      return InvalidArgumentError("{}: new shape {} has dimension {} = {}; dimensions must be >= 1 (or one -1)",
+                                  OpLabel(op), requested, i, shape[i]);
+    } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+      return InvalidArgumentError("{}: new shape {} has more elements than 64 bits count", OpLabel(op), requested);
+    }
+  }
+  std::vector<int64_t> resolved = shape;
+  if (unknown >= 0) {
+    if (static_cast<uint64_t>(known) > count || count % static_cast<uint64_t>(known) != 0)
+      return InvalidArgumentError("{}: cannot reshape input {} of {} elements to {}: {} is not a multiple of {}",
+                                  OpLabel(op), plan.TensorLabel(op.inputs[0]), count, requested, count, known);
+    resolved[unknown] = static_cast<int64_t>(count) / known;
+    if (resolved[unknown] > std::numeric_limits<int32_t>::max())
+      return InvalidArgumentError("{}: new shape {} resolves -1 to {}, more than 32 bits hold", OpLabel(op), requested,
+                                  resolved[unknown]);
+  } else if (static_cast<uint64_t>(known) != count) {
+    return InvalidArgumentError("{}: cannot reshape input {} of {} elements to {} ({} elements)", OpLabel(op),
+                                plan.TensorLabel(op.inputs[0]), count, requested, known);
+  }
+  return std::vector<int32_t>(resolved.begin(), resolved.end());
+}
+
 Status ResolveReshapes(Plan& plan) {
   for (PlanOp& op : plan.ops) {
     if (!op.live || (op.code != builtin::kReshape && op.code != builtin::kSqueeze)) continue;
-    if (op.inputs.empty() || op.outputs.size() != 1)
+    if (op.inputs.empty() || op.inputs[0] < 0 || op.outputs.size() != 1)
       return InvalidArgumentError("{}: expected at least 1 input and 1 output", OpLabel(op));
-    PlanTensor& in = plan.tensors[op.inputs[0]];
+    const PlanTensor& in = plan.tensors[op.inputs[0]];
     PlanTensor& out = plan.tensors[op.outputs[0]];
     const size_t count = in.view.num_elements();
-    if (out.view.num_elements() == count && !out.view.shape.empty()) continue;
+    const bool declared_fits = out.view.num_elements() == count && !out.view.shape.empty();
     if (op.code != builtin::kReshape) {
+      if (declared_fits) continue;
       return InvalidArgumentError("{}: output {} has {} elements, input {}", OpLabel(op),
                                   plan.TensorLabel(op.outputs[0]), out.view.num_elements(), count);
     }
+    // The requested shape is checked even when the declared output fits: a
+    // model whose operand asks for [-5,-5] is broken whatever its output says.
     std::vector<int64_t> shape;
     if (op.inputs.size() > 1 && op.inputs[1] >= 0) {
-      EP_ASSIGN_OR_RETURN(shape, ReadConstantInts(plan, op.inputs[1]));
+      auto operand = ReadConstantInts(plan, op.inputs[1]);
+      if (!operand.ok()) {
+        if (declared_fits) continue;  // computed at run time; the declared shape is what runs
+        return operand.status().WithContext(OpLabel(op));
+      }
+      shape = std::move(*operand);
     } else {
+      if (declared_fits && op.options.new_shape.empty()) continue;
       shape.assign(op.options.new_shape.begin(), op.options.new_shape.end());
     }
-    int64_t known = 1;
-    int unknown = -1;
-    for (size_t i = 0; i < shape.size(); ++i) {
-      if (shape[i] == -1) {
-        if (unknown >= 0) return InvalidArgumentError("{}: more than one -1 in the new shape", OpLabel(op));
-        unknown = static_cast<int>(i);
-      } else {
-        known *= shape[i];
-      }
+    EP_ASSIGN_OR_RETURN(std::vector<int32_t> resolved, ResolveNewShape(plan, op, shape, count));
+    if (declared_fits) {
+      if (resolved != out.view.shape)
+        return InvalidArgumentError("{}: output {} is declared [{}], but the new shape [{}] makes it [{}]",
+                                    OpLabel(op), plan.TensorLabel(op.outputs[0]), fmt::join(out.view.shape, ","),
+                                    fmt::join(shape, ","), fmt::join(resolved, ","));
+      continue;
     }
-    if (unknown >= 0 && known > 0) shape[unknown] = static_cast<int64_t>(count) / known;
-    std::vector<int32_t> resolved(shape.begin(), shape.end());
-    TensorView probe = out.view;
-    probe.shape = resolved;
-    if (probe.num_elements() != count)
-      return InvalidArgumentError("{}: cannot reshape {} elements to [{}]", OpLabel(op), count,
-                                  fmt::join(shape, ","));
     out.view.shape = std::move(resolved);
     plan.rewrites.push_back(fmt::format("{}: resolved output shape to [{}]", OpLabel(op),
                                         fmt::join(out.view.shape, ",")));
@@ -387,9 +424,11 @@ Status ApplyRewrites(Plan& plan) {
   EP_RETURN_IF_ERROR(FoldConstantDequantize(plan));
   ReleaseUnreadDensified(plan, densified);
   EP_RETURN_IF_ERROR(ResolveReshapes(plan));
+  EP_RETURN_IF_ERROR(ShapeDetectionOutputs(plan));
+  // On the shapes the ops will run with, and before fusion moves outputs.
+  EP_RETURN_IF_ERROR(CheckOpSemantics(plan));
   FuseActivations(plan);
   LowerGlobalPools(plan);
-  EP_RETURN_IF_ERROR(ShapeDetectionOutputs(plan));
   LinkTensors(plan);
   return OkStatus();
 }

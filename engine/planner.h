@@ -2,7 +2,9 @@
 //  1. load-time rewrites: fold DENSIFY of sparse constants into dense constants,
 //     fold DEQUANTIZE of constants (fp16/int8 weights) into fp32 constants, fuse RELU/RELU6/RELU_N1_TO_1 into the producing op, resolve
 //     RESHAPE's -1, lower global AVERAGE_POOL_2D / MEAN over H,W to a global
-//     average pool, give TFLite_Detection_PostProcess outputs their static shapes;
+//     average pool, give TFLite_Detection_PostProcess outputs their static shapes,
+//     and check what every op means (engine/op_semantics.h: strides, windows,
+//     output shapes);
 //  2. partitioning: each live op is claimed by the first backend that supports
 //     it (XNNPACK, then our own kernels); consecutive ops of a grouping backend
 //     form one step (an XNNPACK subgraph);

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -111,7 +112,12 @@ class ProgressPrinter {
  public:
   ProgressPrinter(const std::atomic<int64_t>* frames, int64_t expected) : frames_(frames), expected_(expected) {
     start_ = std::chrono::steady_clock::now();
-    thread_ = std::thread([this] { Loop(); });
+    // Progress is a nicety: when the system refuses the thread, run without it.
+    try {
+      thread_ = std::thread([this] { Loop(); });
+    } catch (const std::system_error&) {
+      stopped_ = true;
+    }
   }
   ~ProgressPrinter() { Stop(); }
   void Stop() {
@@ -121,7 +127,7 @@ class ProgressPrinter {
       stopped_ = true;
     }
     wake_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     std::fprintf(stderr, "\r\033[K");  // erase the progress line
   }
 

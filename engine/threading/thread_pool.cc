@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -193,9 +195,7 @@ struct ThreadPool::State {
   std::vector<std::thread> workers;
 };
 
-ThreadPool::ThreadPool(int num_threads) : state_(std::make_unique<State>(num_threads)) {
-  for (int i = 1; i < num_threads; ++i) state_->workers.emplace_back([s = state_.get(), i] { s->WorkerLoop(i); });
-}
+ThreadPool::ThreadPool(int num_threads) : state_(std::make_unique<State>(num_threads)) {}
 
 ThreadPool::~ThreadPool() {
   state_->stop.store(true);
@@ -224,7 +224,27 @@ void ThreadPool::Run(RangeTask task, void* context, size_t count, uint32_t flags
 
 Result<std::unique_ptr<ThreadPool>> ThreadPool::Create(int num_threads) {
   if (num_threads < 1) return InvalidArgumentError("a thread pool needs at least 1 thread, got {}", num_threads);
-  return std::unique_ptr<ThreadPool>(new ThreadPool(num_threads));
+  if (num_threads > kMaxThreads)
+    return InvalidArgumentError("a thread pool of {} threads was asked for; at most {} are supported", num_threads,
+                                kMaxThreads);
+  // std::thread reports a thread the system refuses (a process limit, memory)
+  // by throwing; here that is an error the caller can report, and the pool's
+  // destructor stops the workers already started.
+  std::unique_ptr<ThreadPool> pool;
+  int started = 0;
+  try {
+    pool.reset(new ThreadPool(num_threads));
+    pool->state_->workers.reserve(static_cast<size_t>(num_threads - 1));
+    for (int i = 1; i < num_threads; ++i, ++started)
+      pool->state_->workers.emplace_back([s = pool->state_.get(), i] { s->WorkerLoop(i); });
+  } catch (const std::system_error& e) {
+    return UnavailableError("cannot start worker thread {} of a {}-thread pool ({} workers asked for): {}",
+                            started + 1, num_threads, num_threads - 1, e.what());
+  } catch (const std::bad_alloc&) {
+    return UnavailableError("out of memory starting a {}-thread pool ({} of {} workers started)", num_threads,
+                            started, num_threads - 1);
+  }
+  return pool;
 }
 
 namespace {
@@ -305,7 +325,7 @@ using edgepipe::engine::ThreadPool;
 
 EDGEPIPE_PTHREADPOOL_EXPORT pthreadpool_t pthreadpool_create(size_t threads_count) {
   if (threads_count == 0) threads_count = std::max(1u, std::thread::hardware_concurrency());
-  auto pool = ThreadPool::Create(static_cast<int>(threads_count));
+  auto pool = ThreadPool::Create(static_cast<int>(std::min<size_t>(threads_count, ThreadPool::kMaxThreads + 1)));
   return pool.ok() ? (*pool).release()->as_pthreadpool() : nullptr;
 }
 

@@ -30,8 +30,12 @@ namespace edgepipe::engine {
 
 class ThreadPool {
  public:
+  // More threads than this is a mistake (a typo in --threads), not a pool.
+  static constexpr int kMaxThreads = 1024;
+
   // A pool running loops on `num_threads` threads: the caller and
-  // num_threads - 1 workers.
+  // num_threads - 1 workers. Fails (never aborts) when the system refuses a
+  // thread.
   static Result<std::unique_ptr<ThreadPool>> Create(int num_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;

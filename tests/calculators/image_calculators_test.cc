@@ -90,6 +90,23 @@ TEST(ImageResizeCalculatorTest, KeepsAspectWhenOneSideIsZero) {
   EXPECT_EQ(out->mat().at<cv::Vec3b>(100, 100), cv::Vec3b(10, 20, 30));
 }
 
+// OpenCV reports an impossible size by throwing cv::Exception; the graph's
+// calculator boundary turns it into an error naming the node, not an abort.
+TEST(ImageResizeCalculatorTest, OpenCvExceptionIsAnErrorNamingTheNode) {
+  cv::Mat source(4, 4, CV_8UC3, cv::Scalar(10, 20, 30));
+  auto results = RunOnImage(R"(node {
+      name: "huge"
+      calculator: "ImageResizeCalculator"
+      input_stream: "IMAGE:in"
+      output_stream: "IMAGE:out"
+      options { [edgepipe.ImageResizeCalculatorOptions.ext] { width: 100000 height: 100000 } }
+    })", ImageFrame::FromMat(ImageFormat::kBGR, source).value(), {"out"});
+  ASSERT_FALSE(results.ok());
+  EXPECT_NE(results.status().message().find("node \"huge\" (ImageResizeCalculator"), std::string::npos)
+      << results.status();
+  EXPECT_NE(results.status().message().find("threw cv::Exception"), std::string::npos) << results.status();
+}
+
 TEST(ImageCropCalculatorTest, CropSharesPixels) {
   cv::Mat source(100, 200, CV_8UC3, cv::Scalar(0, 0, 0));
   source.at<cv::Vec3b>(50, 100) = cv::Vec3b(1, 2, 3);

@@ -1,5 +1,7 @@
-// libFuzzer target for the TFLite reader: any byte string must either load into
-// a Model whose every span stays inside the buffer, or fail with a Status.
+// libFuzzer target for the TFLite reader and planner: any byte string must
+// either load into a Model whose every span stays inside the buffer, or fail
+// with a Status; a model that loads must plan (load-time rewrites and the
+// op semantics checks) or fail with a Status.
 // Built and run by scripts/fuzz.sh (clang, -fsanitize=fuzzer,address,undefined).
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include "engine/kernels/densify.h"
 #include "engine/kernels/kernels.h"
 #include "engine/model.h"
+#include "engine/planner.h"
 
 namespace {
 
@@ -59,6 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (model.ok()) {
     volatile uint64_t sink = TouchEverything(**model);
     (void)sink;
+    auto plan = edgepipe::engine::BuildPlan(*model);
+    if (plan.ok()) (void)edgepipe::engine::ApplyRewrites(**plan);
   }
   return 0;
 }

@@ -5,11 +5,16 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -314,6 +319,40 @@ TEST(ThreadPool, CallerDoesNotWaitForAWorkerThatCannotRun) {
   EXPECT_EQ(items.load(), 100 * 256);
   // Each loop would otherwise wait for the held worker forever.
   EXPECT_LT(seconds, 5.0);
+}
+
+TEST(ThreadPool, AbsurdThreadCountIsAnError) {
+  auto pool = ThreadPool::Create(100000);
+  ASSERT_FALSE(pool.ok());
+  EXPECT_NE(pool.status().message().find("100000 threads"), std::string::npos) << pool.status();
+  EXPECT_EQ(pthreadpool_create(100000), nullptr);
+}
+
+// Caps this process's address space just above what it has mapped
+// (/proc/self/statm, pages).
+bool CapAddressSpace(size_t headroom) {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0;
+  statm >> pages;
+  const rlim_t cap = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE)) + headroom;
+  const rlimit limit{cap, cap};
+  return setrlimit(RLIMIT_AS, &limit) == 0;
+}
+
+// Thread stacks are mapped memory: with the address space capped just above
+// what the process uses, the system refuses the workers, as a process limit
+// (ulimit -u, which root is exempt from) does. In a child process (a death
+// test) so that the cap stays there.
+TEST(ThreadPool, RefusedThreadsAreAnErrorNotAnAbort) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (!CapAddressSpace(4u << 20)) std::_Exit(2);  // less than one 8 MB thread stack
+        auto pool = ThreadPool::Create(8);
+        std::fprintf(stderr, "%s\n", pool.ok() ? "OK" : pool.status().ToString().c_str());
+        std::_Exit(pool.ok() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "UNAVAILABLE: cannot start worker thread 1 of a 8-thread pool");
 }
 
 }  // namespace
