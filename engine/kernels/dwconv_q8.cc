@@ -218,12 +218,13 @@ Status PackAvx2Columns(dwq8::DwArgs& a, const Filter& f, Packed& packed) {
   return OkStatus();
 }
 
-// Column rows pay for widening each input column once per output row where
-// each column serves 3 pixels (stride 1) and rows are long enough: on this
-// Xeon under the avx2 cap, mobilenet_v2's 112x112x32 272 -> 195 us and
-// 56x56x144 236 -> 215 us, but stride 2 (112x112x96: 171 -> 205 us) and rows
-// of 28 or fewer pixels (14x14x576: 56 -> 62 us) lose to per-pixel windows.
-bool UseAvx2Columns(const dwq8::DwArgs& a) { return a.stride_w == 1 && a.out_w >= 56; }
+// Column rows widen each input column once per output row, where stride 1
+// has it serve 3 pixels; per-pixel windows set up a pixel's tap pointers once
+// for all its channel blocks, which wins when there are many. Measured on this
+// Xeon under the avx2 cap (columns vs windows, us): 112x112x32 195 vs 272,
+// 48x48x24 40 vs 54, 48x48x144 160 vs 173, 24x24x192 58 vs 57, 12x12x384 32 vs
+// 28, 6x6x960 27 vs 19; stride 2 loses (112x112x96 205 vs 171).
+bool UseAvx2Columns(const dwq8::DwArgs& a) { return a.stride_w == 1 && a.channels < 192; }
 
 Status PackAvx2PerPixel(dwq8::DwArgs& a, const Filter& f, Packed& packed) {
   EP_RETURN_IF_ERROR(PackPadPixel(a, packed));
