@@ -6,8 +6,9 @@
 // moved to conv_q8.h.
 //
 // Variants (dwconv_q8.cc lists them; each packs the weights its own way):
-// avx512 (below), avx2 (pairs of taps interleaved as int16 x - zero point,
-// vpmaddwd, 16 channels at a time: exact, no saturation) and generic (plain
+// avx512 (below), avx2 (pairs of taps interleaved as int16, vpmaddwd, 16
+// channels at a time: exact, no saturation; stride-1 long rows widen each
+// input column once per output row, as avx512 does) and generic (plain
 // C++, any CPU, the reference the others are tested against). All give the
 // same bytes.
 //

@@ -66,6 +66,12 @@ struct DwArgs {
   // channels 0-3 and 8-11, vector 1: 4-7 and 12-15), bias and scale
   // [ceil(C / 16)][16] in that accumulator order; generic: weights [taps][C],
   // bias and scale [C]. n_blocks is 1 (a unit is an output row).
+  // avx2 column rows (columns true; dwconv_q8.cc says where): per 16-channel
+  // block, each input column of a segment is widened once into groups =
+  // ceil(k_h / 2) pairs of kernel rows (2g, 2g + 1; a row past k_h is 0),
+  // interleaved as above (column_bytes = groups * 64), and read by every
+  // output pixel whose window covers it; weights [ceil(C / 16)][k_w][groups][2][16].
+  bool columns;
   int32_t input_zero_point;
   const uint8_t* pad_pixel;
 };

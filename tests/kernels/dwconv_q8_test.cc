@@ -194,7 +194,7 @@ TEST(DepthwiseConvQ8Test, Uint8Shapes) {
 }
 
 // Long rows: several column segments per row (the int8 3x3 buffer holds 64
-// columns, the uint8 one 32), both strides.
+// columns, the uint8 one 32; the avx2 3x3 one 192), both strides.
 TEST(DepthwiseConvQ8Test, RowsLongerThanOneSegment) {
   std::mt19937 rng(13);
   for (bool u8 : {false, true})
