@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "engine/cpu/cpu_features.h"
 #include "engine/kernels/conv_f32_impl.h"
 #include "engine/kernels/kernel_util.h"
 
@@ -79,10 +80,7 @@ struct ConvF32::Impl {
   std::string_view op;
 };
 
-bool ConvF32Supported() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-}
+bool ConvF32Supported() { return HostCpu().avx512f; }
 
 ConvF32::~ConvF32() = default;
 
