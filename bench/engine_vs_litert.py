@@ -13,6 +13,9 @@ and prints the ratio edgepipe / LiteRT (< 1 means edgepipe is faster).
 
 Run: PYTHONPATH=<src>/python:<build>/python python3 bench/engine_vs_litert.py [--runs 200] [--markdown]
      [--busy-core 1]   (another process keeps core 1 busy while the means are measured)
+     [--isa avx2]      (cap our kernels' instruction set: how an AVX2-only CPU runs them; XNNPACK and
+                        LiteRT still use everything this CPU has)
+     [--backends XNNPACK,own-kernels]   (our backend list, e.g. without our conv kernels)
 """
 import argparse
 import glob
@@ -44,10 +47,15 @@ def random_inputs(details, rng):
     return out
 
 
+# Our interpreter's backend list ("" = the default), from --backends.
+EDGEPIPE_BACKENDS = ""
+
+
 def load_edgepipe(path, threads, inputs):
     import edgepipe
+    backends = [b for b in EDGEPIPE_BACKENDS.split(",") if b]
     start = time.perf_counter()
-    it = edgepipe.Interpreter(path, num_threads=threads)
+    it = edgepipe.Interpreter(path, num_threads=threads, backends=backends)
     for i, x in enumerate(inputs):
         it.set_input(i, x)
     it.invoke()
@@ -90,8 +98,9 @@ def child_load_first(engine, path, threads, inputs_file):
 
 
 def load_first_in_fresh_process(engine, path, threads, inputs_file):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-load", engine, path, str(threads),
-                          inputs_file], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--backends", EDGEPIPE_BACKENDS,
+                          "--child-load", engine, path, str(threads), inputs_file],
+                         check=True, capture_output=True, text=True).stdout
     return float(out.split()[-1])
 
 
@@ -143,7 +152,13 @@ def main():
                              "(how each engine copes when an application shares the CPU)")
     parser.add_argument("--child-load", nargs=4, metavar=("ENGINE", "MODEL", "THREADS", "INPUTS"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--isa", default="", help="cap our kernels' instruction set (sets EDGEPIPE_ISA)")
+    parser.add_argument("--backends", default="", help="our backend list, comma-separated (default: the CPU's)")
     args = parser.parse_args()
+    global EDGEPIPE_BACKENDS
+    EDGEPIPE_BACKENDS = args.backends
+    if args.isa:
+        os.environ["EDGEPIPE_ISA"] = args.isa  # children inherit it
     if args.child_load:
         child_load_first(args.child_load[0], args.child_load[1], int(args.child_load[2]), args.child_load[3])
         return
@@ -176,6 +191,11 @@ def main():
     shutil.rmtree(scratch_dir, ignore_errors=True)
     if busy is not None:
         busy.terminate()
+    import edgepipe
+    cpu = edgepipe.cpu_info()
+    machine = (f"{cpu['name']} ({cpu['arch']}, {os.cpu_count()} cores), our kernels up to {cpu['isa_cap']}"
+               f"{', backends ' + args.backends if args.backends else ''}")
+    print(f"machine: {machine}")
     if args.markdown:
         print("| model | threads | load+first edgepipe (ms) | load+first LiteRT (ms) | ratio | "
               f"mean edgepipe (ms) | mean LiteRT (ms) | ratio |")

@@ -4,6 +4,28 @@
 
 namespace edgepipe::engine {
 
+Backend::Backend(std::vector<const OpRegistration*> ops) : ops_(std::move(ops)) {}
+
+const OpRegistration* Backend::Find(const PlanOp& op) const {
+  for (const OpRegistration* r : ops_) {
+    if (r->code != op.code) continue;
+    if (op.code == builtin::kCustom && r->custom_name != op.name) continue;
+    return r;
+  }
+  return nullptr;
+}
+
+bool Backend::Supports(const Plan& plan, const PlanOp& op, std::string* why) const {
+  const OpRegistration* r = Find(op);
+  if (r == nullptr) return false;
+  if (op.version > r->max_version) {
+    if (why) *why = fmt::format("runs versions up to {}, the model has {}", r->max_version, op.version);
+    return false;
+  }
+  if (!AcceptsAny(plan, op, why)) return false;
+  return r->supports == nullptr || r->supports(plan, op, why);
+}
+
 Result<kernels::FusedActivation> ToKernelActivation(Activation activation) {
   switch (activation) {
     case Activation::kNone: return kernels::FusedActivation::kNone;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pthreadpool.h>
@@ -73,6 +74,13 @@ class Step {
   virtual Status Run() = 0;
   // Whether the step honoured the fp16-inference hint (XNNPACK only).
   virtual bool fp16_active() const { return false; }
+  // The kernel variant that runs it ("avx512", "generic", ...), for `edgepipe
+  // inspect`; empty when the backend does not say (XNNPACK picks its own).
+  const std::string& variant() const { return variant_; }
+  void set_variant(std::string_view variant) { variant_ = std::string(variant); }
+
+ private:
+  std::string variant_;
 };
 
 // A step running one own kernel split into parts: on the interpreter's pool
@@ -97,15 +105,34 @@ class PartedStep final : public Step {
   std::vector<Status> part_status_;
 };
 
+// One operator a backend runs: the builtin code (or builtin::kCustom and the
+// custom op's name), the highest version whose semantics it implements, and
+// whether it can run a planned instance of it (dtypes, shapes, options). A
+// backend lists one entry per op, beside the code that compiles it; the reader's
+// list of supported ops (engine/op_versions.h) is derived from these entries.
+struct OpRegistration {
+  using SupportsFn = bool (*)(const Plan& plan, const PlanOp& op, std::string* why);
+  int32_t code = 0;
+  std::string_view custom_name;
+  int32_t max_version = 1;
+  SupportsFn supports = nullptr;  // null: every instance
+};
+
 class Backend {
  public:
+  // `ops`: every op this backend runs (entries outlive the backend).
+  explicit Backend(std::vector<const OpRegistration*> ops);
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
   // Whether consecutive ops of this backend share one step.
   virtual bool groups_ops() const = 0;
-  // Whether this backend can run `op` as planned. When it cannot, `why` may say
-  // why (used when no backend claims an op).
-  virtual bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const = 0;
+  const std::vector<const OpRegistration*>& registered_ops() const { return ops_; }
+  // This backend's entry for `op` (its code or custom name, any version), or null.
+  const OpRegistration* Find(const PlanOp& op) const;
+  // Whether this backend can run `op` as planned: it registers the op at the
+  // op's version, AcceptsAny passes and the entry's check passes. When it
+  // cannot, `why` may say why (used when no backend claims an op).
+  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const;
   // How many of the live ops right after `op` (execution order) this backend
   // runs inside op's step, e.g. an ADD and a PRELU applied in a convolution's
   // epilogue. Called for ops it Supports; those ops are then compiled with op
@@ -125,7 +152,26 @@ class Backend {
     (void)plan, (void)op, (void)context;
     return OkStatus();
   }
+
+ protected:
+  // A check every op of this backend must pass before its own entry's (e.g.
+  // XNNPACK's rank limit and fused activations).
+  virtual bool AcceptsAny(const Plan& plan, const PlanOp& op, std::string* why) const {
+    (void)plan, (void)op, (void)why;
+    return true;
+  }
+
+ private:
+  std::vector<const OpRegistration*> ops_;
 };
+
+// Pointers to every entry of a backend's table, for Backend's constructor.
+template <typename Entry>
+std::vector<const OpRegistration*> RegistrationsOf(std::span<const Entry> table) {
+  std::vector<const OpRegistration*> out;
+  for (const Entry& e : table) out.push_back(&e);
+  return out;
+}
 
 std::unique_ptr<Backend> MakeXnnpackBackend();
 // Whether XNNPACK's pthreadpool calls reach our pool (engine/threading/): they

@@ -16,29 +16,35 @@
 namespace edgepipe::engine {
 namespace {
 
+bool F32ConvSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  (void)why;  // XNNPACK comes next; no need to explain.
+  const bool depthwise = op.code == builtin::kDepthwiseConv2D;
+  if ((op.code != builtin::kConv2D && !depthwise) || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
+  const TensorView& in = plan.tensors[op.inputs[0]].view;
+  const PlanTensor& filter = plan.tensors[op.inputs[1]];
+  const TensorView& out = plan.tensors[op.outputs[0]].view;
+  if (in.dtype != DType::kFloat32 || out.dtype != DType::kFloat32 || in.rank() != 4) return false;
+  if (!filter.is_constant || filter.view.dtype != DType::kFloat32 || filter.view.rank() != 4 ||
+      filter.view.shape[3] != in.shape[3])  // grouped convolutions and depth multipliers stay on XNNPACK
+    return false;
+  if (depthwise && filter.view.shape[0] != 1) return false;
+  if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+    const PlanTensor& bias = plan.tensors[op.inputs[2]];
+    if (!bias.is_constant || bias.view.dtype != DType::kFloat32) return false;
+  }
+  return ToKernelActivation(op.options.activation).ok();
+}
+
+const OpRegistration kF32ConvOps[] = {
+    {builtin::kConv2D, "", 5, F32ConvSupports},
+    {builtin::kDepthwiseConv2D, "", 6, F32ConvSupports},
+};
+
 class F32ConvBackend final : public Backend {
  public:
-  const char* name() const override { return "own"; }
+  F32ConvBackend() : Backend(RegistrationsOf<OpRegistration>(kF32ConvOps)) {}
+  const char* name() const override { return "own-conv-f32"; }
   bool groups_ops() const override { return false; }
-
-  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
-    (void)why;  // XNNPACK comes next; no need to explain.
-    const bool depthwise = op.code == builtin::kDepthwiseConv2D;
-    if ((op.code != builtin::kConv2D && !depthwise) || op.inputs.size() < 2 || op.outputs.size() != 1) return false;
-    const TensorView& in = plan.tensors[op.inputs[0]].view;
-    const PlanTensor& filter = plan.tensors[op.inputs[1]];
-    const TensorView& out = plan.tensors[op.outputs[0]].view;
-    if (in.dtype != DType::kFloat32 || out.dtype != DType::kFloat32 || in.rank() != 4) return false;
-    if (!filter.is_constant || filter.view.dtype != DType::kFloat32 || filter.view.rank() != 4 ||
-        filter.view.shape[3] != in.shape[3])  // grouped convolutions and depth multipliers stay on XNNPACK
-      return false;
-    if (depthwise && filter.view.shape[0] != 1) return false;
-    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
-      const PlanTensor& bias = plan.tensors[op.inputs[2]];
-      if (!bias.is_constant || bias.view.dtype != DType::kFloat32) return false;
-    }
-    return ToKernelActivation(op.options.activation).ok();
-  }
 
   int FusedSuccessors(const Plan& plan, int index) const override {
     return static_cast<int>(FindEpilogue(plan, index).ops.size());
@@ -64,12 +70,14 @@ class F32ConvBackend final : public Backend {
     for (int e : epilogue.ops) label += " + " + OpLabel(plan.ops[e]);
     const int parts = conv->num_parts();
     const size_t scratch = conv->scratch_bytes_per_part();
-    return std::unique_ptr<Step>(std::make_unique<PartedStep>(
+    auto step = std::make_unique<PartedStep>(
         parts, scratch, context.scratch, context.threadpool, std::move(label),
         [conv = std::shared_ptr<kernels::ConvF32>(std::move(conv)), input = plan.tensors[op.inputs[0]].view,
          output = plan.tensors[last.outputs[0]].view, residual](int part, std::byte* scratch) {
           return conv->RunPart(input, output, part, scratch, residual ? &*residual : nullptr);
-        }));
+        });
+    step->set_variant("avx512");
+    return std::unique_ptr<Step>(std::move(step));
   }
 
   // Create checks what Supports does not (output size, bias length): an op it

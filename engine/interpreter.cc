@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "engine/planner.h"
 #include "engine/threading/thread_pool.h"
 
@@ -52,21 +53,9 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const M
 Status Interpreter::Build() {
   EP_ASSIGN_OR_RETURN(plan_, BuildPlan(model_));
   EP_RETURN_IF_ERROR(ApplyRewrites(*plan_));
-  // Convolutions go to our AVX-512 kernels where the CPU has them (Debian's
-  // XNNPACK has no VNNI kernels and a load-bound fp32 GEMM; per-op times in
-  // docs/benchmarks.md). Each can be kept on XNNPACK, for comparisons:
-  // EDGEPIPE_VNNI_CONV=0 (8-bit CONV_2D), EDGEPIPE_OWN_QDWCONV=0 (8-bit
-  // DEPTHWISE_CONV_2D), EDGEPIPE_OWN_F32_CONV=0 (fp32 both).
-  auto enabled = [](const char* variable) {
-    const char* value = std::getenv(variable);
-    return value == nullptr || std::string_view(value) != "0";
-  };
-  if (auto q8 = MakeQ8ConvBackend(enabled("EDGEPIPE_VNNI_CONV"), enabled("EDGEPIPE_OWN_QDWCONV")))
-    backends_.push_back(std::move(q8));
-  if (enabled("EDGEPIPE_OWN_F32_CONV"))
-    if (auto f32 = MakeF32ConvBackend()) backends_.push_back(std::move(f32));
-  backends_.push_back(MakeXnnpackBackend());
-  backends_.push_back(MakeOwnKernelBackend());
+  if (!options_.isa.has_value()) EP_RETURN_IF_ERROR(EnvIsaCapStatus());
+  const Isa isa_cap = EffectiveIsaCap(options_.isa);
+  EP_ASSIGN_OR_RETURN(backends_, MakeBackends(options_.backends, isa_cap));
   if (options_.num_threads > 1) {
     EP_ASSIGN_OR_RETURN(threadpool_, ThreadPool::Create(options_.num_threads));
     EP_RETURN_IF_ERROR(CheckXnnpackRunsOn(*threadpool_));
@@ -74,8 +63,7 @@ Status Interpreter::Build() {
   BackendContext context;
   context.threadpool = threadpool_ != nullptr ? threadpool_->as_pthreadpool() : nullptr;
   context.fp16_inference_hint = options_.fp16_inference;
-  if (!options_.isa.has_value()) EP_RETURN_IF_ERROR(EnvIsaCapStatus());
-  context.isa_cap = EffectiveIsaCap(options_.isa);
+  context.isa_cap = isa_cap;
   scratch_ = std::make_unique<SharedScratch>();
   context.scratch = scratch_.get();
 
@@ -296,6 +284,7 @@ std::vector<OpPlacement> Interpreter::placements() const {
     p.op_name = op.name;
     p.backend = op.live ? op.backend : (op.code == builtin::kDequantize ? "folded" : "fused");
     p.step = op.live ? op.step : -1;
+    if (p.step >= 0 && static_cast<size_t>(p.step) < steps_.size()) p.variant = steps_[p.step].step->variant();
     out.push_back(std::move(p));
   }
   return out;

@@ -53,6 +53,10 @@ struct InterpreterOptions {
   // The highest instruction set own kernels may use (engine/cpu/cpu_features.h);
   // unset: the EDGEPIPE_ISA environment variable, else the CPU's best.
   std::optional<Isa> isa = std::nullopt;
+  // The backends to use, in the order they are asked for each op (names from
+  // engine/backend_registry.h: "own-conv-q8", "own-conv-f32", "XNNPACK",
+  // "own-kernels"); empty: the default list for this CPU.
+  std::vector<std::string> backends = {};
 };
 
 // One timed step of an Invoke(): an XNNPACK subgraph (possibly many ops) or one
@@ -70,7 +74,8 @@ using ProfileListener = std::function<void(const StepProfile&)>;
 struct OpPlacement {
   int op_index = 0;
   std::string op_name;
-  std::string backend;  // "XNNPACK", "own", or "folded"/"fused" when removed at load time
+  std::string backend;  // a backend's name, or "folded"/"fused" when removed at load time
+  std::string variant;  // the kernel variant that runs it ("avx512", "generic"; empty: the backend's own choice)
   int step = -1;
 };
 

@@ -20,42 +20,6 @@ namespace fb = tflite_fb;
 
 namespace {
 
-// Highest operator version whose semantics edgepipe implements. A newer version
-// of an op may change its meaning (new dtypes, new attributes), so we refuse it
-// rather than compute something else.
-const std::map<int32_t, int32_t>& SupportedBuiltinVersions() {
-  static const std::map<int32_t, int32_t> versions = {
-      {builtin::kAdd, 4},          {builtin::kAveragePool2D, 3},
-      {builtin::kConcatenation, 4}, {builtin::kConv2D, 5},
-      {builtin::kDepthwiseConv2D, 6}, {builtin::kDepthToSpace, 2},
-      {builtin::kDequantize, 5},   {builtin::kFullyConnected, 9},
-      {builtin::kLogistic, 3},     {builtin::kMaxPool2D, 3},
-      {builtin::kMul, 5},          {builtin::kRelu, 3},
-      {builtin::kReluN1To1, 2},    {builtin::kRelu6, 3},
-      {builtin::kReshape, 3},      {builtin::kResizeBilinear, 4},
-      {builtin::kSoftmax, 3},      {builtin::kPad, 4},
-      {builtin::kMean, 3},         {builtin::kSub, 5},
-      {builtin::kDiv, 2},          {builtin::kStridedSlice, 6},
-      {builtin::kSplit, 4},        {builtin::kCast, 4},
-      {builtin::kPrelu, 1},        {builtin::kArgMax, 3},
-      {builtin::kArgMin, 3},       {builtin::kSqrt, 2},
-      {builtin::kPack, 3},         {builtin::kUnpack, 4},
-      {builtin::kFloorDiv, 3},     {builtin::kResizeNearestNeighbor, 4},
-      {builtin::kGatherNd, 4},     {builtin::kQuantize, 3},
-      {builtin::kSplitV, 2},       {builtin::kDensify, 1},
-      {builtin::kLeakyRelu, 2},    {builtin::kHardSwish, 2},
-      {builtin::kTanh, 3},         {builtin::kSquare, 1},
-      {builtin::kMaximum, 4},      {builtin::kMinimum, 4},
-      {builtin::kSqueeze, 2},
-  };
-  return versions;
-}
-
-const std::map<std::string, int32_t>& SupportedCustomOps() {
-  static const std::map<std::string, int32_t> ops = {{"TFLite_Detection_PostProcess", 1}};
-  return ops;
-}
-
 Result<DType> ConvertType(fb::TensorType type) {
   switch (type) {
     case fb::TensorType::FLOAT32: return DType::kFloat32;
@@ -326,7 +290,7 @@ std::span<const uint8_t> Model::metadata(const std::string& name) const {
   return {};
 }
 
-Result<std::shared_ptr<const Model>> Model::Load(const std::string& path) {
+Result<std::shared_ptr<const Model>> Model::Load(const std::string& path, const OpVersions& supported) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NotFoundError("cannot open model '{}': {}", path, std::strerror(errno));
   struct stat st {};
@@ -353,21 +317,21 @@ Result<std::shared_ptr<const Model>> Model::Load(const std::string& path) {
     model->base_ = static_cast<const uint8_t*>(map);
   }
   ::close(fd);
-  auto parsed = Parse(std::move(model));
+  auto parsed = Parse(std::move(model), supported);
   if (!parsed.ok()) return parsed.status().WithContext(fmt::format("model '{}'", path));
   return parsed;
 }
 
-Result<std::shared_ptr<const Model>> Model::FromBuffer(std::vector<uint8_t> bytes) {
+Result<std::shared_ptr<const Model>> Model::FromBuffer(std::vector<uint8_t> bytes, const OpVersions& supported) {
   auto model = std::shared_ptr<Model>(new Model());
   model->source_ = "<buffer>";
   model->owned_ = std::move(bytes);
   model->base_ = model->owned_.data();
   model->size_ = model->owned_.size();
-  return Parse(std::move(model));
+  return Parse(std::move(model), supported);
 }
 
-Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m) {
+Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m, const OpVersions& supported) {
   // Structure first: identifier, then the verifier, before any field is read.
   if (m->size_ < 8)
     return DataLossError("file is {} bytes, too small to be a TFLite model (truncated?)", m->size_);
@@ -530,20 +494,20 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m) {
         info.name = BuiltinOperatorName(info.builtin_code);
       }
       auto context = [&] { return fmt::format("operator {} ({})", i, info.name); };
-      if (info.is_custom()) {
-        auto it = SupportedCustomOps().find(info.name);
-        if (it == SupportedCustomOps().end())
-          return UnimplementedError("{}: custom operator '{}' is not supported", context(), info.name);
-        if (info.version > it->second)
-          return UnimplementedError("{}: version {} is not supported (up to {})", context(),
-                                    info.version, it->second);
-      } else {
-        auto it = SupportedBuiltinVersions().find(info.builtin_code);
-        if (it == SupportedBuiltinVersions().end())
-          return UnimplementedError("{}: operator is not supported", context());
-        if (info.version > it->second)
-          return UnimplementedError("{}: version {} is not supported (up to {})", context(),
-                                    info.version, it->second);
+      if (!supported.accept_all) {
+        const bool custom = info.is_custom();
+        std::optional<int32_t> highest;
+        if (custom) {
+          if (auto it = supported.custom.find(info.name); it != supported.custom.end()) highest = it->second;
+        } else if (auto it = supported.builtin.find(info.builtin_code); it != supported.builtin.end()) {
+          highest = it->second;
+        }
+        if (!highest.has_value()) {
+          if (custom) return UnimplementedError("{}: custom operator '{}' is not supported", context(), info.name);
+          return UnimplementedError("{}: operator is not supported by any backend", context());
+        }
+        if (info.version > *highest)
+          return UnimplementedError("{}: version {} is not supported (up to {})", context(), info.version, *highest);
       }
       Status s = check_tensor_list(op->inputs(), "input", true, info.inputs);
       if (s.ok()) s = check_tensor_list(op->outputs(), "output", false, info.outputs);
@@ -600,6 +564,15 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m) {
     }
   }
   return std::shared_ptr<const Model>(std::move(m));
+}
+
+}  // namespace edgepipe::engine
+
+namespace edgepipe::engine {
+
+void OpVersions::Add(int32_t code, std::string_view custom_name, int32_t version) {
+  int32_t& highest = custom_name.empty() ? builtin[code] : custom[std::string(custom_name)];
+  highest = std::max(highest, version);
 }
 
 }  // namespace edgepipe::engine

@@ -21,6 +21,7 @@
 
 #include "core/status.h"
 #include "engine/kernels/densify.h"
+#include "engine/op_versions.h"
 #include "engine/tensor_view.h"
 
 namespace edgepipe::engine {
@@ -165,9 +166,12 @@ struct SignatureInfo {
 class Model {
  public:
   // Maps the file read-only; the mapping lives as long as the Model.
-  static Result<std::shared_ptr<const Model>> Load(const std::string& path);
+  // Operators outside `supported` (or of a newer version) are refused.
+  static Result<std::shared_ptr<const Model>> Load(const std::string& path,
+                                                   const OpVersions& supported = RegisteredOpVersions());
   // Takes ownership of the bytes.
-  static Result<std::shared_ptr<const Model>> FromBuffer(std::vector<uint8_t> bytes);
+  static Result<std::shared_ptr<const Model>> FromBuffer(std::vector<uint8_t> bytes,
+                                                         const OpVersions& supported = RegisteredOpVersions());
 
   ~Model();
   Model(const Model&) = delete;
@@ -195,7 +199,7 @@ class Model {
 
  private:
   Model() = default;
-  static Result<std::shared_ptr<const Model>> Parse(std::shared_ptr<Model> model);
+  static Result<std::shared_ptr<const Model>> Parse(std::shared_ptr<Model> model, const OpVersions& supported);
 
   std::string source_;
   const uint8_t* base_ = nullptr;

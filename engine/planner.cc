@@ -352,6 +352,7 @@ Result<std::unique_ptr<Plan>> BuildPlan(std::shared_ptr<const Model> model) {
     op.model_index = info.index;
     op.code = info.builtin_code;
     op.name = info.name;
+    op.version = info.version;
     op.inputs = info.inputs;
     op.outputs = info.outputs;
     op.options = info.options;
@@ -440,6 +441,13 @@ size_t PlaceInArena(Plan& plan, const std::vector<int>& first_use, const std::ve
     arena = std::max(arena, offset + t.slot_bytes);
   }
   return arena;
+}
+
+std::span<const FoldedOp> OpsFoldedAtLoad() {
+  // DENSIFY of a constant (FoldConstantDensify); a DENSIFY of anything else is
+  // left for a backend, and none runs it.
+  static constexpr FoldedOp kFolded[] = {{builtin::kDensify, 1}};
+  return kFolded;
 }
 
 }  // namespace edgepipe::engine

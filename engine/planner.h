@@ -44,6 +44,7 @@ struct PlanOp {
   int model_index = 0;  // operator index in the model (for errors and profiles)
   int32_t code = 0;     // builtin code (builtin::kCustom for custom ops)
   std::string name;     // "CONV_2D", custom code...
+  int32_t version = 1;  // the operator code's version in the model
   std::vector<int> inputs;   // tensor indices (-1: omitted optional input)
   std::vector<int> outputs;
   OpOptions options;
@@ -72,6 +73,14 @@ struct Plan {
 
 // Builds the plan's tensor and op tables from the model (no rewrites yet).
 Result<std::unique_ptr<Plan>> BuildPlan(std::shared_ptr<const Model> model);
+
+// Ops the rewrites fold into constants at load time, so that no backend runs
+// them (part of what the reader accepts: engine/op_versions.h).
+struct FoldedOp {
+  int32_t code;
+  int32_t max_version;
+};
+std::span<const FoldedOp> OpsFoldedAtLoad();
 
 // Runs the load-time rewrites listed above.
 Status ApplyRewrites(Plan& plan);

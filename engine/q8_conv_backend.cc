@@ -10,23 +10,29 @@
 namespace edgepipe::engine {
 namespace {
 
+// Grouped convolutions and depth multipliers other than 1 stay on XNNPACK
+// (Has8BitConvOperands); Create checks the rest.
+bool Q8ConvSupports(const Plan& plan, const PlanOp& op, std::string*) { return Has8BitConvOperands(plan, op); }
+bool Q8DepthwiseSupports(const Plan& plan, const PlanOp& op, std::string*) {
+  // Layers of 8 or 16 channels would leave most of a 64-channel block empty.
+  return Has8BitConvOperands(plan, op) &&
+         kernels::DepthwiseQ8Worthwhile(plan.tensors[op.inputs[0]].view.shape[3], op.options.stride_w);
+}
+
+const OpRegistration kQ8ConvOps[] = {
+    {builtin::kConv2D, "", 5, Q8ConvSupports},
+    {builtin::kDepthwiseConv2D, "", 6, Q8DepthwiseSupports},
+};
+
 class Q8ConvBackend final : public Backend {
  public:
-  Q8ConvBackend(bool conv, bool depthwise) : conv_(conv), depthwise_(depthwise) {}
+  Q8ConvBackend(bool conv, bool depthwise)
+      : Backend(conv && depthwise ? RegistrationsOf<OpRegistration>(kQ8ConvOps)
+                : conv            ? RegistrationsOf<OpRegistration>(std::span(kQ8ConvOps).first(1))
+                                  : RegistrationsOf<OpRegistration>(std::span(kQ8ConvOps).last(1))) {}
 
-  const char* name() const override { return "own"; }
+  const char* name() const override { return "own-conv-q8"; }
   bool groups_ops() const override { return false; }
-
-  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
-    (void)why;  // XNNPACK comes next; no need to explain.
-    // Grouped convolutions and depth multipliers other than 1 stay on XNNPACK
-    // (Has8BitConvOperands); Create checks the rest.
-    if (!Has8BitConvOperands(plan, op)) return false;
-    if (op.code == builtin::kConv2D) return conv_;
-    // Layers of 8 or 16 channels would leave most of a 64-channel block empty.
-    return op.code == builtin::kDepthwiseConv2D && depthwise_ &&
-           kernels::DepthwiseQ8Worthwhile(plan.tensors[op.inputs[0]].view.shape[3], op.options.stride_w);
-  }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
                                         const BackendContext& context) const override {
@@ -61,7 +67,7 @@ class Q8ConvBackend final : public Backend {
     const PlanOp& op = plan.ops[index];
     size_t scratch = 0;
     if constexpr (requires { kernel->scratch_bytes_per_part(); }) scratch = kernel->scratch_bytes_per_part();
-    return std::unique_ptr<Step>(std::make_unique<PartedStep>(
+    auto step = std::make_unique<PartedStep>(
         kernel->num_parts(), scratch, context.scratch, context.threadpool, OpLabel(op),
         [kernel, input = plan.tensors[op.inputs[0]].view, output = plan.tensors[op.outputs[0]].view](
             int part, std::byte* scratch) -> Status {
@@ -69,10 +75,10 @@ class Q8ConvBackend final : public Backend {
             return kernel->RunPart(input, output, part, scratch);
           else
             return kernel->RunPart(input, output, part);
-        }));
+        });
+    step->set_variant("avx512");
+    return std::unique_ptr<Step>(std::move(step));
   }
-
-  const bool conv_, depthwise_;
 };
 
 }  // namespace

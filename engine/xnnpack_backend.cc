@@ -133,6 +133,10 @@ class XnnpackStep final : public Step {
   bool fp16_;
 };
 
+class SubgraphBuilder;
+// Defines `op` in the builder's subgraph through its entry in kXnnpackOps.
+Status DefineOp(SubgraphBuilder& b, const PlanOp& op);
+
 // Builds one xnn_subgraph from a run of ops.
 class SubgraphBuilder {
  public:
@@ -157,7 +161,7 @@ class SubgraphBuilder {
     if (status != xnn_status_success)
       return InternalError("xnn_create_subgraph failed: {}", XnnStatusName(status));
     for (int i : ops_) {
-      Status s = DefineOp(plan_.ops[i]);
+      Status s = DefineOp(*this, plan_.ops[i]);
       if (!s.ok()) return s.WithContext(OpLabel(plan_.ops[i]));
     }
     xnn_runtime_t runtime = nullptr;
@@ -189,20 +193,10 @@ class SubgraphBuilder {
     return std::unique_ptr<Step>(std::move(step));
   }
 
- private:
-  std::string OpNames() const {
-    std::vector<std::string> names;
-    for (int i : ops_) names.push_back(fmt::format("{}:{}", plan_.ops[i].model_index, plan_.ops[i].name));
-    return fmt::format("[{}]", fmt::join(names, ", "));
-  }
-
-  void AddExternal(int t) {
-    if (t < 0 || external_ids_.count(t)) return;
-    if (!(plan_.tensors[t].needs_slot || (probe_ && !plan_.tensors[t].is_constant))) return;
-    external_ids_[t] = static_cast<uint32_t>(external_tensors_.size());
-    external_tensors_.push_back(t);
-  }
-
+ public:
+  // For the ops' define functions below.
+  const Plan& plan() const { return plan_; }
+  xnn_subgraph_t subgraph() const { return subgraph_; }
   Result<uint32_t> Value(int t, const std::vector<size_t>* dims_override = nullptr) {
     auto it = value_ids_.find(t);
     if (it != value_ids_.end()) return it->second;
@@ -269,178 +263,18 @@ class SubgraphBuilder {
     return OkStatus();
   }
 
-  Status DefineOp(const PlanOp& op) {
-    const OpOptions& o = op.options;
-    auto [out_min, out_max] = ActivationRange(o.activation);
-    const uint32_t same_padding = o.padding == Padding::kSame ? XNN_FLAG_TENSORFLOW_SAME_PADDING : 0;
-    const TensorView& in_view = plan_.tensors[op.inputs[0]].view;
-    switch (op.code) {
-      case builtin::kConv2D: {
-        const TensorView& w = plan_.tensors[op.inputs[1]].view;
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t filter, Value(op.inputs[1]));
-        EP_ASSIGN_OR_RETURN(uint32_t bias, OptionalValue(op, 2));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        const size_t in_channels = in_view.shape[3], group_in = w.shape[3];
-        const uint32_t groups = static_cast<uint32_t>(in_channels / group_in);
-        return Check(xnn_define_convolution_2d(subgraph_, 0, 0, 0, 0, w.shape[1], w.shape[2], o.stride_h, o.stride_w,
-                                               o.dilation_h, o.dilation_w, groups, group_in, w.shape[0] / groups,
-                                               out_min, out_max, in, filter, bias, out, same_padding),
-                     "convolution_2d");
-      }
-      case builtin::kDepthwiseConv2D: {
-        const TensorView& w = plan_.tensors[op.inputs[1]].view;
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t filter, Value(op.inputs[1]));
-        EP_ASSIGN_OR_RETURN(uint32_t bias, OptionalValue(op, 2));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        const uint32_t multiplier = static_cast<uint32_t>(w.shape[3] / in_view.shape[3]);
-        return Check(xnn_define_depthwise_convolution_2d(subgraph_, 0, 0, 0, 0, w.shape[1], w.shape[2], o.stride_h,
-                                                         o.stride_w, o.dilation_h, o.dilation_w, multiplier,
-                                                         in_view.shape[3], out_min, out_max, in, filter, bias, out,
-                                                         same_padding),
-                     "depthwise_convolution_2d");
-      }
-      case builtin::kFullyConnected: {
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t filter, Value(op.inputs[1]));
-        EP_ASSIGN_OR_RETURN(uint32_t bias, OptionalValue(op, 2));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        return Check(xnn_define_fully_connected(subgraph_, out_min, out_max, in, filter, bias, out,
-                                                o.keep_num_dims ? 0 : XNN_FLAG_TENSORFLOW_RESHAPE_2D),
-                     "fully_connected");
-      }
-      case builtin::kMaxPool2D: {
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        if (o.filter_h == 1 && o.filter_w == 1 && o.stride_h == 1 && o.stride_w == 1)
-          return Check(xnn_define_clamp(subgraph_, out_min, out_max, in, out, 0), "clamp");
-        return Check(xnn_define_max_pooling_2d(subgraph_, 0, 0, 0, 0, o.filter_h, o.filter_w, o.stride_h, o.stride_w,
-                                               1, 1, out_min, out_max, in, out, same_padding),
-                     "max_pooling_2d");
-      }
-      case builtin::kAveragePool2D:
-      case builtin::kMean: {
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        if (op.global_average_pool) {
-          // XNNPACK wants a 4D [N,1,1,C] output; a MEAN without keep_dims has the
-          // same bytes as [N,C].
-          std::vector<size_t> dims = {static_cast<size_t>(in_view.shape[0]), 1, 1, static_cast<size_t>(in_view.shape[3])};
-          EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0], &dims));
-          return Check(xnn_define_global_average_pooling_2d(subgraph_, out_min, out_max, in, out, 0),
-                       "global_average_pooling_2d");
-        }
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        return Check(xnn_define_average_pooling_2d(subgraph_, 0, 0, 0, 0, o.filter_h, o.filter_w, o.stride_h,
-                                                   o.stride_w, out_min, out_max, in, out, same_padding),
-                     "average_pooling_2d");
-      }
-      case builtin::kAdd:
-      case builtin::kSub:
-      case builtin::kMul:
-      case builtin::kDiv:
-      case builtin::kMaximum:
-      case builtin::kMinimum: {
-        EP_ASSIGN_OR_RETURN(uint32_t a, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t b, Value(op.inputs[1]));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        switch (op.code) {
-          case builtin::kAdd: return Check(xnn_define_add2(subgraph_, out_min, out_max, a, b, out, 0), "add2");
-          case builtin::kSub: return Check(xnn_define_subtract(subgraph_, out_min, out_max, a, b, out, 0), "subtract");
-          case builtin::kMul: return Check(xnn_define_multiply2(subgraph_, out_min, out_max, a, b, out, 0), "multiply2");
-          case builtin::kDiv: return Check(xnn_define_divide(subgraph_, out_min, out_max, a, b, out, 0), "divide");
-          case builtin::kMaximum: return Check(xnn_define_maximum2(subgraph_, a, b, out, 0), "maximum2");
-          default: return Check(xnn_define_minimum2(subgraph_, a, b, out, 0), "minimum2");
-        }
-      }
-      case builtin::kPad: {
-        std::vector<size_t> pre, post;
-        const TensorView& pads = plan_.tensors[op.inputs[1]].view;
-        for (int d = 0; d < in_view.rank(); ++d) {
-          int64_t before = pads.dtype == DType::kInt64 ? pads.as<const int64_t>()[2 * d] : pads.as<const int32_t>()[2 * d];
-          int64_t after =
-              pads.dtype == DType::kInt64 ? pads.as<const int64_t>()[2 * d + 1] : pads.as<const int32_t>()[2 * d + 1];
-          pre.push_back(static_cast<size_t>(before));
-          post.push_back(static_cast<size_t>(after));
-        }
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        // The padding value is real 0: XNNPACK quantizes it to the zero point.
-        return Check(xnn_define_static_constant_pad(subgraph_, pre.data(), post.data(), 0.0f, in, out, 0),
-                     "static_constant_pad");
-      }
-      case builtin::kReshape:
-      case builtin::kSqueeze: {
-        const TensorView& out_view = plan_.tensors[op.outputs[0]].view;
-        std::vector<size_t> shape(out_view.shape.begin(), out_view.shape.end());
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        return Check(xnn_define_static_reshape(subgraph_, shape.size(), shape.data(), in, out, 0), "static_reshape");
-      }
-      case builtin::kResizeBilinear: {
-        const TensorView& out_view = plan_.tensors[op.outputs[0]].view;
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        // The same bit means different things on different nodes: for resize,
-        // no flag = half-pixel centers, ALIGN_CORNERS, or LEGACY = neither.
-        uint32_t flags = o.align_corners        ? XNN_FLAG_ALIGN_CORNERS
-                         : o.half_pixel_centers ? 0
-                                                : XNN_FLAG_TENSORFLOW_LEGACY_MODE;
-        return Check(xnn_define_static_resize_bilinear_2d(subgraph_, out_view.shape[1], out_view.shape[2], in, out,
-                                                          flags),
-                     "static_resize_bilinear_2d");
-      }
-      case builtin::kSoftmax:
-      case builtin::kLogistic:
-      case builtin::kSqrt:
-      case builtin::kSquare:
-      case builtin::kHardSwish:
-      case builtin::kDequantize:
-      case builtin::kQuantize:
-      case builtin::kRelu:
-      case builtin::kRelu6:
-      case builtin::kReluN1To1:
-      case builtin::kLeakyRelu:
-      case builtin::kDepthToSpace: {
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        switch (op.code) {
-          case builtin::kSoftmax: return Check(xnn_define_softmax(subgraph_, in, out, 0), "softmax");
-          case builtin::kLogistic: return Check(xnn_define_sigmoid(subgraph_, in, out, 0), "sigmoid");
-          case builtin::kSqrt: return Check(xnn_define_square_root(subgraph_, in, out, 0), "square_root");
-          case builtin::kSquare: return Check(xnn_define_square(subgraph_, in, out, 0), "square");
-          case builtin::kHardSwish: return Check(xnn_define_hardswish(subgraph_, in, out, 0), "hardswish");
-          case builtin::kLeakyRelu: return Check(xnn_define_leaky_relu(subgraph_, o.alpha, in, out, 0), "leaky_relu");
-          case builtin::kDepthToSpace:
-            return Check(xnn_define_depth_to_space(subgraph_, in, out, o.block_size, 0), "depth_to_space");
-          case builtin::kDequantize:
-          case builtin::kQuantize: return Check(xnn_define_convert(subgraph_, in, out, 0), "convert");
-          default: {
-            auto [lo, hi] = ActivationRange(ActivationOfCode(op.code));
-            return Check(xnn_define_clamp(subgraph_, lo, hi, in, out, 0), "clamp");
-          }
-        }
-      }
-      case builtin::kPrelu: {
-        const TensorView& slope = plan_.tensors[op.inputs[1]].view;
-        std::vector<size_t> dims = {slope.num_elements()};  // XNNPACK wants the slope as [C]
-        EP_ASSIGN_OR_RETURN(uint32_t in, Value(op.inputs[0]));
-        EP_ASSIGN_OR_RETURN(uint32_t s, Value(op.inputs[1], &dims));
-        EP_ASSIGN_OR_RETURN(uint32_t out, Value(op.outputs[0]));
-        return Check(xnn_define_prelu(subgraph_, in, s, out, 0), "prelu");
-      }
-      default:
-        return UnimplementedError("no XNNPACK lowering");
-    }
+ private:
+  std::string OpNames() const {
+    std::vector<std::string> names;
+    for (int i : ops_) names.push_back(fmt::format("{}:{}", plan_.ops[i].model_index, plan_.ops[i].name));
+    return fmt::format("[{}]", fmt::join(names, ", "));
   }
 
-  static Activation ActivationOfCode(int32_t code) {
-    switch (code) {
-      case builtin::kRelu: return Activation::kRelu;
-      case builtin::kRelu6: return Activation::kRelu6;
-      case builtin::kReluN1To1: return Activation::kReluN1To1;
-      default: return Activation::kNone;
-    }
+  void AddExternal(int t) {
+    if (t < 0 || external_ids_.count(t)) return;
+    if (!(plan_.tensors[t].needs_slot || (probe_ && !plan_.tensors[t].is_constant))) return;
+    external_ids_[t] = static_cast<uint32_t>(external_tensors_.size());
+    external_tensors_.push_back(t);
   }
 
   const Plan& plan_;
@@ -453,111 +287,353 @@ class SubgraphBuilder {
   xnn_subgraph_t subgraph_ = nullptr;
 };
 
+// ---- The ops XNNPACK runs: for each, which instances it takes (Supports) and
+// how it becomes a subgraph node (Define); one kXnnpackOps entry per op.
+
+struct XnnpackOp : OpRegistration {
+  Status (*define)(SubgraphBuilder& b, const PlanOp& op) = nullptr;
+};
+
+const TensorView& InputView(const Plan& plan, const PlanOp& op, size_t k = 0) { return plan.tensors[op.inputs[k]].view; }
+const TensorView& OutputView(const Plan& plan, const PlanOp& op) { return plan.tensors[op.outputs[0]].view; }
+bool FloatOp(const Plan& plan, const PlanOp& op) { return IsFloat(InputView(plan, op)) && IsFloat(OutputView(plan, op)); }
+// Float, or 8-bit per-tensor with the output quantized exactly like the input.
+bool FloatOrSameQuant8(const Plan& plan, const PlanOp& op) {
+  const TensorView& in = InputView(plan, op);
+  return FloatOp(plan, op) || (IsQuant8(in) && SameQuant(in, OutputView(plan, op)));
+}
+std::pair<float, float> OutputRange(const PlanOp& op) { return ActivationRange(op.options.activation); }
+uint32_t SamePaddingFlag(const PlanOp& op) {
+  return op.options.padding == Padding::kSame ? XNN_FLAG_TENSORFLOW_SAME_PADDING : 0;
+}
+
+// Input, filter, optional bias and output values of a conv / fully connected op.
+struct WeightedValues {
+  uint32_t in, filter, bias, out;
+};
+Result<WeightedValues> WeightedOpValues(SubgraphBuilder& b, const PlanOp& op) {
+  WeightedValues v{};
+  EP_ASSIGN_OR_RETURN(v.in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(v.filter, b.Value(op.inputs[1]));
+  EP_ASSIGN_OR_RETURN(v.bias, b.OptionalValue(op, 2));
+  EP_ASSIGN_OR_RETURN(v.out, b.Value(op.outputs[0]));
+  return v;
+}
+
+// Ops of one input and one output.
+Status DefineUnary(SubgraphBuilder& b, const PlanOp& op,
+                   xnn_status (*define)(xnn_subgraph_t, uint32_t in, uint32_t out, const PlanOp& op), const char* node) {
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  return SubgraphBuilder::Check(define(b.subgraph(), in, out, op), node);
+}
+// Ops of two inputs and one output.
+Status DefineBinary(SubgraphBuilder& b, const PlanOp& op,
+                    xnn_status (*define)(xnn_subgraph_t, uint32_t a, uint32_t bv, uint32_t out, const PlanOp& op),
+                    const char* node) {
+  EP_ASSIGN_OR_RETURN(uint32_t a, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t bv, b.Value(op.inputs[1]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  return SubgraphBuilder::Check(define(b.subgraph(), a, bv, out, op), node);
+}
+
+bool ConvSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  const TensorView& in = InputView(plan, op);
+  if (in.rank() != 4 || op.inputs.size() < 2 || !SameKind(OutputView(plan, op), in)) return false;
+  return WeightsSupported(plan, op, op.code == builtin::kConv2D ? 0 : 3, why);
+}
+
+Status DefineConv2D(SubgraphBuilder& b, const PlanOp& op) {
+  const OpOptions& o = op.options;
+  const TensorView& in = InputView(b.plan(), op);
+  const TensorView& w = b.plan().tensors[op.inputs[1]].view;
+  EP_ASSIGN_OR_RETURN(const WeightedValues v, WeightedOpValues(b, op));
+  auto [out_min, out_max] = OutputRange(op);
+  const size_t in_channels = in.shape[3], group_in = w.shape[3];
+  const uint32_t groups = static_cast<uint32_t>(in_channels / group_in);
+  return SubgraphBuilder::Check(
+      xnn_define_convolution_2d(b.subgraph(), 0, 0, 0, 0, w.shape[1], w.shape[2], o.stride_h, o.stride_w, o.dilation_h,
+                                o.dilation_w, groups, group_in, w.shape[0] / groups, out_min, out_max, v.in, v.filter,
+                                v.bias, v.out, SamePaddingFlag(op)),
+      "convolution_2d");
+}
+
+Status DefineDepthwiseConv2D(SubgraphBuilder& b, const PlanOp& op) {
+  const OpOptions& o = op.options;
+  const TensorView& in = InputView(b.plan(), op);
+  const TensorView& w = b.plan().tensors[op.inputs[1]].view;
+  EP_ASSIGN_OR_RETURN(const WeightedValues v, WeightedOpValues(b, op));
+  auto [out_min, out_max] = OutputRange(op);
+  const uint32_t multiplier = static_cast<uint32_t>(w.shape[3] / in.shape[3]);
+  return SubgraphBuilder::Check(
+      xnn_define_depthwise_convolution_2d(b.subgraph(), 0, 0, 0, 0, w.shape[1], w.shape[2], o.stride_h, o.stride_w,
+                                          o.dilation_h, o.dilation_w, multiplier, in.shape[3], out_min, out_max, v.in,
+                                          v.filter, v.bias, v.out, SamePaddingFlag(op)),
+      "depthwise_convolution_2d");
+}
+
+bool FullyConnectedSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  if (op.inputs.size() < 2 || !SameKind(OutputView(plan, op), InputView(plan, op))) return false;
+  if (InputView(plan, op, 1).quant.per_channel()) {
+    if (why) *why = "per-channel fully-connected weights";
+    return false;
+  }
+  return WeightsSupported(plan, op, 0, why);
+}
+
+Status DefineFullyConnected(SubgraphBuilder& b, const PlanOp& op) {
+  EP_ASSIGN_OR_RETURN(const WeightedValues v, WeightedOpValues(b, op));
+  auto [out_min, out_max] = OutputRange(op);
+  return SubgraphBuilder::Check(
+      xnn_define_fully_connected(b.subgraph(), out_min, out_max, v.in, v.filter, v.bias, v.out,
+                                 op.options.keep_num_dims ? 0 : XNN_FLAG_TENSORFLOW_RESHAPE_2D),
+      "fully_connected");
+}
+
+bool MaxPoolSupports(const Plan& plan, const PlanOp& op, std::string*) {
+  return InputView(plan, op).rank() == 4 && FloatOrSameQuant8(plan, op);
+}
+
+Status DefineMaxPool2D(SubgraphBuilder& b, const PlanOp& op) {
+  const OpOptions& o = op.options;
+  auto [out_min, out_max] = OutputRange(op);
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  if (o.filter_h == 1 && o.filter_w == 1 && o.stride_h == 1 && o.stride_w == 1)
+    return SubgraphBuilder::Check(xnn_define_clamp(b.subgraph(), out_min, out_max, in, out, 0), "clamp");
+  return SubgraphBuilder::Check(xnn_define_max_pooling_2d(b.subgraph(), 0, 0, 0, 0, o.filter_h, o.filter_w, o.stride_h,
+                                                          o.stride_w, 1, 1, out_min, out_max, in, out,
+                                                          SamePaddingFlag(op)),
+                                "max_pooling_2d");
+}
+
+bool AveragePoolSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  const bool float_op = FloatOp(plan, op);
+  const TensorView& in = InputView(plan, op);
+  // Quantized AVERAGE_POOL_2D runs on our kernel: this XNNPACK rounds the mean
+  // differently from TFLite (off by one step on a few % of channels).
+  if (op.code == builtin::kAveragePool2D && !float_op) {
+    if (why) *why = "quantized average pooling rounds differently from TFLite";
+    return false;
+  }
+  if (op.global_average_pool) return float_op || (IsQuant8(in) && SameKind(OutputView(plan, op), in));
+  if (op.code == builtin::kMean) {
+    if (why) *why = "MEAN over axes other than height and width";
+    return false;
+  }
+  return float_op && in.rank() == 4;
+}
+
+Status DefineAveragePool(SubgraphBuilder& b, const PlanOp& op) {
+  const OpOptions& o = op.options;
+  const TensorView& in_view = InputView(b.plan(), op);
+  auto [out_min, out_max] = OutputRange(op);
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  if (op.global_average_pool) {
+    // XNNPACK wants a 4D [N,1,1,C] output; a MEAN without keep_dims has the
+    // same bytes as [N,C].
+    std::vector<size_t> dims = {static_cast<size_t>(in_view.shape[0]), 1, 1, static_cast<size_t>(in_view.shape[3])};
+    EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0], &dims));
+    return SubgraphBuilder::Check(xnn_define_global_average_pooling_2d(b.subgraph(), out_min, out_max, in, out, 0),
+                                  "global_average_pooling_2d");
+  }
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  return SubgraphBuilder::Check(xnn_define_average_pooling_2d(b.subgraph(), 0, 0, 0, 0, o.filter_h, o.filter_w,
+                                                              o.stride_h, o.stride_w, out_min, out_max, in, out,
+                                                              SamePaddingFlag(op)),
+                                "average_pooling_2d");
+}
+
+// ADD, SUB, MUL: float, or 8-bit with every operand of one dtype.
+bool ArithmeticSupports(const Plan& plan, const PlanOp& op, std::string*) {
+  if (op.inputs.size() != 2) return false;
+  const TensorView& in = InputView(plan, op);
+  if (FloatOp(plan, op) && IsFloat(InputView(plan, op, 1))) return true;
+  return IsQuant8(in) && SameKind(InputView(plan, op, 1), in) && SameKind(OutputView(plan, op), in);
+}
+bool FloatBinarySupports(const Plan& plan, const PlanOp& op, std::string*) {
+  return op.inputs.size() == 2 && FloatOp(plan, op) && IsFloat(InputView(plan, op, 1));
+}
+bool FloatUnarySupports(const Plan& plan, const PlanOp& op, std::string*) { return FloatOp(plan, op); }
+bool FloatOrSameQuant8Supports(const Plan& plan, const PlanOp& op, std::string*) {
+  return FloatOrSameQuant8(plan, op);
+}
+
+bool PadSupports(const Plan& plan, const PlanOp& op, std::string*) {
+  return op.inputs.size() == 2 && plan.tensors[op.inputs[1]].is_constant && FloatOrSameQuant8(plan, op);
+}
+
+Status DefinePad(SubgraphBuilder& b, const PlanOp& op) {
+  const TensorView& in_view = InputView(b.plan(), op);
+  const TensorView& pads = InputView(b.plan(), op, 1);
+  std::vector<size_t> pre, post;
+  auto pad = [&](int k) {
+    return pads.dtype == DType::kInt64 ? pads.as<const int64_t>()[k] : int64_t{pads.as<const int32_t>()[k]};
+  };
+  for (int d = 0; d < in_view.rank(); ++d) {
+    pre.push_back(static_cast<size_t>(pad(2 * d)));
+    post.push_back(static_cast<size_t>(pad(2 * d + 1)));
+  }
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  // The padding value is real 0: XNNPACK quantizes it to the zero point.
+  return SubgraphBuilder::Check(xnn_define_static_constant_pad(b.subgraph(), pre.data(), post.data(), 0.0f, in, out, 0),
+                                "static_constant_pad");
+}
+
+Status DefineReshape(SubgraphBuilder& b, const PlanOp& op) {
+  const TensorView& out_view = OutputView(b.plan(), op);
+  std::vector<size_t> shape(out_view.shape.begin(), out_view.shape.end());
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  return SubgraphBuilder::Check(xnn_define_static_reshape(b.subgraph(), shape.size(), shape.data(), in, out, 0),
+                                "static_reshape");
+}
+
+bool ResizeBilinearSupports(const Plan& plan, const PlanOp& op, std::string*) {
+  if (InputView(plan, op).rank() != 4) return false;
+  if (op.options.align_corners && op.options.half_pixel_centers) return false;
+  return FloatOrSameQuant8(plan, op);
+}
+
+Status DefineResizeBilinear(SubgraphBuilder& b, const PlanOp& op) {
+  const OpOptions& o = op.options;
+  const TensorView& out_view = OutputView(b.plan(), op);
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  // The same bit means different things on different nodes: for resize,
+  // no flag = half-pixel centers, ALIGN_CORNERS, or LEGACY = neither.
+  uint32_t flags = o.align_corners        ? XNN_FLAG_ALIGN_CORNERS
+                   : o.half_pixel_centers ? 0
+                                          : XNN_FLAG_TENSORFLOW_LEGACY_MODE;
+  return SubgraphBuilder::Check(
+      xnn_define_static_resize_bilinear_2d(b.subgraph(), out_view.shape[1], out_view.shape[2], in, out, flags),
+      "static_resize_bilinear_2d");
+}
+
+bool SoftmaxSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  const bool float_op = FloatOp(plan, op);
+  if (!float_op && why) *why = "quantized softmax";
+  return float_op && op.options.beta == 1.0f;
+}
+
+bool LogisticSupports(const Plan& plan, const PlanOp& op, std::string*) {
+  if (FloatOp(plan, op)) return true;
+  // XNNPACK's quantized sigmoid has TFLite's fixed output quantization.
+  const TensorView& in = InputView(plan, op);
+  const TensorView& out = OutputView(plan, op);
+  return IsQuant8(in) && SameKind(out, in) && out.quant.scale[0] == 1.0f / 256.0f &&
+         out.quant.zero_point[0] == (out.dtype == DType::kUInt8 ? 0 : -128);
+}
+
+// RELU, RELU6, RELU_N1_TO_1: a clamp.
+Status DefineClampOp(SubgraphBuilder& b, const PlanOp& op) {
+  const Activation a = op.code == builtin::kRelu    ? Activation::kRelu
+                       : op.code == builtin::kRelu6 ? Activation::kRelu6
+                                                    : Activation::kReluN1To1;
+  auto [lo, hi] = ActivationRange(a);
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  return SubgraphBuilder::Check(xnn_define_clamp(b.subgraph(), lo, hi, in, out, 0), "clamp");
+}
+
+bool PreluSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  if (!FloatOp(plan, op) || op.inputs.size() != 2) return false;
+  const PlanTensor& slope = plan.tensors[op.inputs[1]];
+  // A non-constant slope crashes this XNNPACK inside runtime creation.
+  if (!slope.is_constant || !IsFloat(slope.view)) {
+    if (why) *why = "PRELU slope is not a float constant";
+    return false;
+  }
+  // The slope must be per-channel ([..., 1, C]) to be passed as [C].
+  const TensorView& in = InputView(plan, op);
+  const int32_t channels = in.shape.empty() ? 0 : in.shape.back();
+  return static_cast<int64_t>(slope.view.num_elements()) == channels &&
+         (slope.view.shape.empty() || slope.view.shape.back() == channels);
+}
+
+Status DefinePrelu(SubgraphBuilder& b, const PlanOp& op) {
+  const TensorView& slope = InputView(b.plan(), op, 1);
+  std::vector<size_t> dims = {slope.num_elements()};  // XNNPACK wants the slope as [C]
+  EP_ASSIGN_OR_RETURN(uint32_t in, b.Value(op.inputs[0]));
+  EP_ASSIGN_OR_RETURN(uint32_t s, b.Value(op.inputs[1], &dims));
+  EP_ASSIGN_OR_RETURN(uint32_t out, b.Value(op.outputs[0]));
+  return SubgraphBuilder::Check(xnn_define_prelu(b.subgraph(), in, s, out, 0), "prelu");
+}
+
+// Entries: {{code, custom name, highest version, supports}, define}.
+#define EP_XNN_UNARY(fn, node)                                                                       \
+  [](SubgraphBuilder& b, const PlanOp& op) {                                                        \
+    return DefineUnary(b, op, [](xnn_subgraph_t g, uint32_t in, uint32_t out, const PlanOp& o) {    \
+      (void)o;                                                                                      \
+      return fn;                                                                                    \
+    }, node);                                                                                       \
+  }
+#define EP_XNN_BINARY(fn, node)                                                                               \
+  [](SubgraphBuilder& b, const PlanOp& op) {                                                                 \
+    return DefineBinary(b, op, [](xnn_subgraph_t g, uint32_t a, uint32_t bv, uint32_t out, const PlanOp& o) { \
+      [[maybe_unused]] auto [lo, hi] = OutputRange(o);                                                       \
+      return fn;                                                                                             \
+    }, node);                                                                                                \
+  }
+
+const XnnpackOp kXnnpackOps[] = {
+    {{builtin::kConv2D, "", 5, ConvSupports}, DefineConv2D},
+    {{builtin::kDepthwiseConv2D, "", 6, ConvSupports}, DefineDepthwiseConv2D},
+    {{builtin::kFullyConnected, "", 9, FullyConnectedSupports}, DefineFullyConnected},
+    {{builtin::kMaxPool2D, "", 3, MaxPoolSupports}, DefineMaxPool2D},
+    {{builtin::kAveragePool2D, "", 3, AveragePoolSupports}, DefineAveragePool},
+    {{builtin::kMean, "", 3, AveragePoolSupports}, DefineAveragePool},
+    {{builtin::kAdd, "", 4, ArithmeticSupports}, EP_XNN_BINARY(xnn_define_add2(g, lo, hi, a, bv, out, 0), "add2")},
+    {{builtin::kSub, "", 5, ArithmeticSupports},
+     EP_XNN_BINARY(xnn_define_subtract(g, lo, hi, a, bv, out, 0), "subtract")},
+    {{builtin::kMul, "", 5, ArithmeticSupports},
+     EP_XNN_BINARY(xnn_define_multiply2(g, lo, hi, a, bv, out, 0), "multiply2")},
+    {{builtin::kDiv, "", 2, FloatBinarySupports}, EP_XNN_BINARY(xnn_define_divide(g, lo, hi, a, bv, out, 0), "divide")},
+    {{builtin::kMaximum, "", 4, FloatBinarySupports}, EP_XNN_BINARY(xnn_define_maximum2(g, a, bv, out, 0), "maximum2")},
+    {{builtin::kMinimum, "", 4, FloatBinarySupports}, EP_XNN_BINARY(xnn_define_minimum2(g, a, bv, out, 0), "minimum2")},
+    {{builtin::kPad, "", 4, PadSupports}, DefinePad},
+    {{builtin::kReshape, "", 3, FloatOrSameQuant8Supports}, DefineReshape},
+    {{builtin::kSqueeze, "", 2, FloatOrSameQuant8Supports}, DefineReshape},
+    {{builtin::kResizeBilinear, "", 4, ResizeBilinearSupports}, DefineResizeBilinear},
+    {{builtin::kSoftmax, "", 3, SoftmaxSupports}, EP_XNN_UNARY(xnn_define_softmax(g, in, out, 0), "softmax")},
+    {{builtin::kLogistic, "", 3, LogisticSupports}, EP_XNN_UNARY(xnn_define_sigmoid(g, in, out, 0), "sigmoid")},
+    {{builtin::kRelu, "", 3, FloatOrSameQuant8Supports}, DefineClampOp},
+    {{builtin::kRelu6, "", 3, FloatOrSameQuant8Supports}, DefineClampOp},
+    {{builtin::kReluN1To1, "", 2, FloatOrSameQuant8Supports}, DefineClampOp},
+    {{builtin::kSqrt, "", 2, FloatUnarySupports}, EP_XNN_UNARY(xnn_define_square_root(g, in, out, 0), "square_root")},
+    {{builtin::kSquare, "", 1, FloatUnarySupports}, EP_XNN_UNARY(xnn_define_square(g, in, out, 0), "square")},
+    {{builtin::kHardSwish, "", 2, FloatUnarySupports}, EP_XNN_UNARY(xnn_define_hardswish(g, in, out, 0), "hardswish")},
+    {{builtin::kLeakyRelu, "", 2, FloatUnarySupports},
+     EP_XNN_UNARY(xnn_define_leaky_relu(g, o.options.alpha, in, out, 0), "leaky_relu")},
+    {{builtin::kDepthToSpace, "", 2, FloatUnarySupports},
+     EP_XNN_UNARY(xnn_define_depth_to_space(g, in, out, o.options.block_size, 0), "depth_to_space")},
+    {{builtin::kPrelu, "", 1, PreluSupports}, DefinePrelu},
+    {{builtin::kDequantize, "", 5,
+      [](const Plan& plan, const PlanOp& op, std::string*) {
+        return IsQuant8(InputView(plan, op)) && IsFloat(OutputView(plan, op));
+      }},
+     EP_XNN_UNARY(xnn_define_convert(g, in, out, 0), "convert")},
+    {{builtin::kQuantize, "", 3,
+      [](const Plan& plan, const PlanOp& op, std::string*) {
+        return IsFloat(InputView(plan, op)) && IsQuant8(OutputView(plan, op));
+      }},
+     EP_XNN_UNARY(xnn_define_convert(g, in, out, 0), "convert")},
+};
+#undef EP_XNN_UNARY
+#undef EP_XNN_BINARY
+
+Status DefineOp(SubgraphBuilder& b, const PlanOp& op) {
+  for (const XnnpackOp& entry : kXnnpackOps)
+    if (entry.code == op.code) return entry.define(b, op);
+  return UnimplementedError("no XNNPACK lowering");
+}
+
 class XnnpackBackend final : public Backend {
  public:
+  XnnpackBackend() : Backend(RegistrationsOf<XnnpackOp>(kXnnpackOps)) {}
   const char* name() const override { return "XNNPACK"; }
   bool groups_ops() const override { return true; }
-
-  bool Supports(const Plan& plan, const PlanOp& op, std::string* why) const override {
-    if (op.inputs.empty() || op.outputs.empty() || op.inputs[0] < 0) return false;
-    auto T = [&](int i) -> const TensorView& { return plan.tensors[i].view; };
-    const TensorView& in = T(op.inputs[0]);
-    const TensorView& out = T(op.outputs[0]);
-    for (int i : op.inputs)
-      if (i >= 0 && T(i).rank() > static_cast<int>(kMaxXnnDims)) return false;
-    if (!ActivationSupported(op.options.activation)) {
-      if (why) *why = fmt::format("fused {} activation", ActivationName(op.options.activation));
-      return false;
-    }
-    const bool float_op = IsFloat(in) && IsFloat(out);
-    switch (op.code) {
-      case builtin::kConv2D:
-      case builtin::kDepthwiseConv2D:
-        if (in.rank() != 4 || op.inputs.size() < 2 || !SameKind(out, in)) return false;
-        return WeightsSupported(plan, op, op.code == builtin::kConv2D ? 0 : 3, why);
-      case builtin::kFullyConnected:
-        if (op.inputs.size() < 2 || !SameKind(out, in)) return false;
-        if (T(op.inputs[1]).quant.per_channel()) {
-          if (why) *why = "per-channel fully-connected weights";
-          return false;
-        }
-        return WeightsSupported(plan, op, 0, why);
-      case builtin::kMaxPool2D:
-        return in.rank() == 4 && (float_op || (IsQuant8(in) && SameQuant(in, out)));
-      case builtin::kAveragePool2D:
-      case builtin::kMean:
-        // Quantized AVERAGE_POOL_2D runs on our kernel: this XNNPACK rounds the
-        // mean differently from TFLite (off by one step on a few % of channels).
-        if (op.code == builtin::kAveragePool2D && !float_op) {
-          if (why) *why = "quantized average pooling rounds differently from TFLite";
-          return false;
-        }
-        if (op.global_average_pool) return float_op || (IsQuant8(in) && SameKind(out, in));
-        if (op.code == builtin::kMean) {
-          if (why) *why = "MEAN over axes other than height and width";
-          return false;
-        }
-        if (!float_op && why) *why = "quantized non-global average pooling";
-        return float_op && in.rank() == 4;
-      case builtin::kAdd:
-      case builtin::kSub:
-      case builtin::kMul:
-        if (op.inputs.size() != 2) return false;
-        if (float_op && IsFloat(T(op.inputs[1]))) return true;
-        return IsQuant8(in) && SameKind(T(op.inputs[1]), in) && SameKind(out, in);
-      case builtin::kDiv:
-      case builtin::kMaximum:
-      case builtin::kMinimum:
-        return op.inputs.size() == 2 && float_op && IsFloat(T(op.inputs[1]));
-      case builtin::kPad:
-        if (op.inputs.size() != 2 || !plan.tensors[op.inputs[1]].is_constant) return false;
-        return float_op || (IsQuant8(in) && SameQuant(in, out));
-      case builtin::kReshape:
-      case builtin::kSqueeze:
-        return float_op || (IsQuant8(in) && SameQuant(in, out));
-      case builtin::kResizeBilinear:
-        if (in.rank() != 4) return false;
-        if (AlignCornersAndHalfPixel(op)) return false;
-        return float_op || (IsQuant8(in) && SameQuant(in, out));
-      case builtin::kSoftmax:
-        if (!float_op && why) *why = "quantized softmax";
-        return float_op && op.options.beta == 1.0f;
-      case builtin::kLogistic:
-        if (float_op) return true;
-        // XNNPACK's quantized sigmoid has TFLite's fixed output quantization.
-        return IsQuant8(in) && SameKind(out, in) && out.quant.scale[0] == 1.0f / 256.0f &&
-               out.quant.zero_point[0] == (out.dtype == DType::kUInt8 ? 0 : -128);
-      case builtin::kRelu:
-      case builtin::kRelu6:
-      case builtin::kReluN1To1:
-        return float_op || (IsQuant8(in) && SameQuant(in, out));
-      case builtin::kSqrt:
-      case builtin::kSquare:
-      case builtin::kHardSwish:
-      case builtin::kLeakyRelu:
-      case builtin::kDepthToSpace:
-        return float_op;
-      case builtin::kPrelu: {
-        if (!float_op || op.inputs.size() != 2) return false;
-        const PlanTensor& slope = plan.tensors[op.inputs[1]];
-        // A non-constant slope crashes this XNNPACK inside runtime creation.
-        if (!slope.is_constant || !IsFloat(slope.view)) {
-          if (why) *why = "PRELU slope is not a float constant";
-          return false;
-        }
-        // The slope must be per-channel ([..., 1, C]) to be passed as [C].
-        const int32_t channels = in.shape.empty() ? 0 : in.shape.back();
-        return static_cast<int64_t>(slope.view.num_elements()) == channels &&
-               (slope.view.shape.empty() || slope.view.shape.back() == channels);
-      }
-      case builtin::kDequantize:
-        return IsQuant8(in) && IsFloat(out);
-      case builtin::kQuantize:
-        return IsFloat(in) && IsQuant8(out);
-      default:
-        return false;
-    }
-  }
 
   Result<std::unique_ptr<Step>> Compile(const Plan& plan, std::span<const int> ops,
                                         const BackendContext& context) const override {
@@ -576,8 +652,18 @@ class XnnpackBackend final : public Backend {
     return step.ok() ? OkStatus() : step.status();
   }
 
- private:
-  static bool AlignCornersAndHalfPixel(const PlanOp& op) { return op.options.align_corners && op.options.half_pixel_centers; }
+ protected:
+  // Every op: tensors of rank <= 6, a fused activation XNNPACK clamps to.
+  bool AcceptsAny(const Plan& plan, const PlanOp& op, std::string* why) const override {
+    if (op.inputs.empty() || op.outputs.empty() || op.inputs[0] < 0) return false;
+    for (int i : op.inputs)
+      if (i >= 0 && plan.tensors[i].view.rank() > static_cast<int>(kMaxXnnDims)) return false;
+    if (!ActivationSupported(op.options.activation)) {
+      if (why) *why = fmt::format("fused {} activation", ActivationName(op.options.activation));
+      return false;
+    }
+    return true;
+  }
 };
 
 }  // namespace

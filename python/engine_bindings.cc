@@ -14,6 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "engine/backend_registry.h"
 #include "engine/interpreter.h"
 #include "engine/model.h"
 
@@ -78,7 +79,7 @@ py::array ToNumpy(const TensorView& view) {
 class PyInterpreter {
  public:
   PyInterpreter(const std::string& model_path, int num_threads, bool fp16_inference, bool profile_per_op,
-                bool preserve_all_tensors) {
+                bool preserve_all_tensors, std::vector<std::string> backends, std::optional<std::string> isa) {
     auto model = Model::Load(model_path);
     if (!model.ok()) Raise(model.status());
     InterpreterOptions options;
@@ -86,6 +87,12 @@ class PyInterpreter {
     options.fp16_inference = fp16_inference;
     options.profile_per_op = profile_per_op;
     options.preserve_all_tensors = preserve_all_tensors;
+    options.backends = std::move(backends);
+    if (isa.has_value()) {
+      auto parsed = ParseIsa(*isa);
+      if (!parsed.ok()) Raise(parsed.status());
+      options.isa = *parsed;
+    }
     auto interpreter = Interpreter::Create(*model, options);
     if (!interpreter.ok()) Raise(interpreter.status());
     interpreter_ = std::move(*interpreter);
@@ -145,6 +152,7 @@ class PyInterpreter {
       d["op_index"] = p.op_index;
       d["op_name"] = p.op_name;
       d["backend"] = p.backend;
+      d["variant"] = p.variant;
       d["step"] = p.step;
       l.append(d);
     }
@@ -200,13 +208,39 @@ void BindEngine(py::module_& m) {
   // Load numpy's C API now, with the module, rather than in the first
   // set_input (0.5 ms, which would count as model load time).
   py::array_t<uint8_t>(1);
+  m.def(
+      "cpu_info",
+      [] {
+        const engine::CpuFeatures& cpu = engine::HostCpu();
+        py::dict d;
+        d["name"] = cpu.name;
+        d["arch"] = cpu.arch;
+        py::list isas;
+        for (Isa isa : ArchIsas())
+          if (CpuRunsIsa(cpu, isa)) isas.append(std::string(IsaName(isa)));
+        d["isas"] = isas;  // every level this CPU runs, lowest first
+        d["best_isa"] = std::string(IsaName(BestIsa(cpu)));
+        d["isa_cap"] = std::string(IsaName(EffectiveIsaCap(std::nullopt)));
+        return d;
+      },
+      "The CPU, the instruction-set levels our kernels can use on it, and the current cap (EDGEPIPE_ISA).");
+  m.def("backend_names",
+        [] {
+          py::list names;
+          for (const BackendFactory& f : BackendFactories()) names.append(std::string(f.name));
+          return names;
+        },
+        "Every backend, in the default order (not all are in the default list on every CPU).");
   m.def("read_image_rgb", &ReadImageRgb, py::arg("path"), py::arg("width") = 0, py::arg("height") = 0,
         "Reads an image as RGB uint8 [H, W, 3] with OpenCV, optionally resized (bilinear).");
   py::class_<PyInterpreter>(m, "Interpreter",
                             "Runs a .tflite model on edgepipe's engine (XNNPACK + own kernels).")
-      .def(py::init<const std::string&, int, bool, bool, bool>(), py::arg("model_path"), py::arg("num_threads") = 1,
-           py::arg("fp16_inference") = false, py::arg("profile_per_op") = false,
-           py::arg("preserve_all_tensors") = false)
+      .def(py::init<const std::string&, int, bool, bool, bool, std::vector<std::string>, std::optional<std::string>>(),
+           py::arg("model_path"), py::arg("num_threads") = 1, py::arg("fp16_inference") = false,
+           py::arg("profile_per_op") = false, py::arg("preserve_all_tensors") = false,
+           py::arg("backends") = std::vector<std::string>{}, py::arg("isa") = std::nullopt,
+           "backends: names in the order asked for each op (default: the list for this CPU); isa: the highest "
+           "instruction set our kernels may use ('generic', 'avx2', 'avxvnni', 'avx512', 'neon', 'neondot').")
       .def(
           "get_tensor",
           [](PyInterpreter& self, int index) -> py::object {

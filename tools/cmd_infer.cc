@@ -19,6 +19,7 @@
 #include "engine/interpreter.h"
 #include "engine/model.h"
 #include "tools/commands.h"
+#include "tools/engine_options.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -31,6 +32,7 @@ struct InferOptions {
   std::string input;
   std::string labels;
   int threads = 1;
+  EngineCliOptions engine;
   int top = 5;
   float mean = 127.5f;  // float inputs: (pixel - mean) / std
   float std = 127.5f;
@@ -108,7 +110,9 @@ Result<std::vector<std::string>> ReadLabels(const std::string& path) {
 
 Status RunInfer(const InferOptions& o) {
   EP_ASSIGN_OR_RETURN(auto model, engine::Model::Load(o.model));
-  EP_ASSIGN_OR_RETURN(auto interpreter, engine::Interpreter::Create(model, {.num_threads = o.threads}));
+  engine::InterpreterOptions options{.num_threads = o.threads};
+  EP_RETURN_IF_ERROR(ApplyEngineOptions(o.engine, options));
+  EP_ASSIGN_OR_RETURN(auto interpreter, engine::Interpreter::Create(model, options));
   cv::Mat image = cv::imread(o.input, cv::IMREAD_COLOR);
   if (image.empty()) return NotFoundError("cannot read image '{}'", o.input);
   bool filled_image = false;
@@ -178,6 +182,7 @@ void AddInferCommand(CLI::App& app) {
   cmd->add_option("model", o.model, "Path to a .tflite file")->required();
   cmd->add_option("--input", o.input, "Image file (resized to the model input)")->required();
   cmd->add_option("--threads", o.threads, "Inference threads")->check(CLI::PositiveNumber);
+  AddEngineOptions(cmd, o.engine);
   cmd->add_option("--top", o.top, "How many top scores to print for classifier outputs");
   cmd->add_option("--labels", o.labels, "Label file, one label per line (line i = class i)");
   cmd->add_option("--mean", o.mean, "Float inputs: (pixel - mean) / std (default 127.5)");

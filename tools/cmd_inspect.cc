@@ -12,6 +12,7 @@
 #include "engine/interpreter.h"
 #include "engine/model.h"
 #include "tools/commands.h"
+#include "tools/engine_options.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -43,7 +44,12 @@ nlohmann::json TensorJson(const TensorInfo& t) {
           {"quantization", QuantJson(t.quant)}};
 }
 
-void RunInspect(const std::string& path, bool json) {
+// "own-conv-f32 (avx512)", or the backend alone when it names no variant.
+std::string WhereItRuns(const engine::OpPlacement& p) {
+  return p.variant.empty() ? p.backend : fmt::format("{} ({})", p.backend, p.variant);
+}
+
+void RunInspect(const std::string& path, bool json, bool per_op, const EngineCliOptions& engine_options) {
   auto model = Model::Load(path);
   if (!model.ok()) {
     fmt::print(stderr, "error: {}\n", model.status().ToString());
@@ -52,10 +58,18 @@ void RunInspect(const std::string& path, bool json) {
   }
   const Model& m = **model;
   // The plan says where each op runs; a model we cannot plan is still described.
-  auto interpreter = Interpreter::Create(*model);
-  std::map<std::string, std::map<std::string, int>> ops;  // op name -> backend -> count
+  engine::InterpreterOptions options;
+  if (Status s = ApplyEngineOptions(engine_options, options); !s.ok()) {
+    fmt::print(stderr, "error: {}\n", s.ToString());
+    ExitCode() = 2;
+    return;
+  }
+  auto interpreter = Interpreter::Create(*model, options);
+  std::map<std::string, std::map<std::string, int>> ops;  // op name -> backend (variant) -> count
+  std::vector<engine::OpPlacement> placements;
   if (interpreter.ok()) {
-    for (const auto& p : (*interpreter)->placements()) ops[p.op_name][p.backend]++;
+    placements = (*interpreter)->placements();
+    for (const auto& p : placements) ops[p.op_name][WhereItRuns(p)]++;
   } else {
     for (const auto& op : m.operators()) ops[op.name]["unplanned"]++;
   }
@@ -76,6 +90,15 @@ void RunInspect(const std::string& path, bool json) {
       for (const auto& [backend, n] : backends) total += n;
       j["op_counts"][name] = {{"count", total}, {"backends", backends}};
     }
+    j["ops"] = nlohmann::json::array();
+    for (const auto& p : placements)
+      j["ops"].push_back({{"index", p.op_index},
+                          {"name", p.op_name},
+                          {"backend", p.backend},
+                          {"variant", p.variant},
+                          {"step", p.step}});
+    j["isa_cap"] = engine::IsaName(engine::EffectiveIsaCap(options.isa));
+    j["cpu"] = engine::HostCpu().name;
     j["signatures"] = nlohmann::json::array();
     for (const auto& sig : m.signatures()) j["signatures"].push_back(sig.key);
     j["metadata"] = m.metadata_names();
@@ -112,8 +135,16 @@ void RunInspect(const std::string& path, bool json) {
       }
       fmt::print("  {:<30} {:>4}  ({})\n", name, total, fmt::join(where, ", "));
     }
+    if (per_op) {
+      fmt::print("operators in order (index, name, backend (variant), step):\n");
+      for (const auto& p : placements)
+        fmt::print("  {:>4} {:<30} {:<28} {}\n", p.op_index, p.op_name, WhereItRuns(p),
+                   p.step >= 0 ? std::to_string(p.step) : "-");
+    }
     for (const auto& sig : m.signatures()) fmt::print("signature: {}\n", sig.key);
     for (const auto& name : m.metadata_names()) fmt::print("metadata: {}\n", name);
+    fmt::print("cpu: {} (kernels up to {})\n", engine::HostCpu().name,
+               engine::IsaName(engine::EffectiveIsaCap(options.isa)));
     if (interpreter.ok()) {
       fmt::print("plan: {} steps, {} bytes of arena\n", (*interpreter)->num_steps(), (*interpreter)->arena_bytes());
       for (const auto& r : (*interpreter)->rewrites()) fmt::print("  rewrite: {}\n", r);
@@ -130,9 +161,13 @@ void AddInspectCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Describe a .tflite model and how edgepipe runs it");
   static std::string path;
   static bool json = false;
+  static bool per_op = false;
+  static EngineCliOptions engine_options;
   cmd->add_option("model", path, "Path to a .tflite file")->required();
-  cmd->add_flag("--json", json, "Print JSON instead of text");
-  cmd->callback([] { RunInspect(path, json); });
+  cmd->add_flag("--json", json, "Print JSON instead of text (always lists every op)");
+  cmd->add_flag("--ops", per_op, "List every operator with the backend and kernel variant that runs it");
+  AddEngineOptions(cmd, engine_options);
+  cmd->callback([] { RunInspect(path, json, per_op, engine_options); });
 }
 
 }  // namespace edgepipe::tools

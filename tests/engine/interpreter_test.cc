@@ -9,6 +9,8 @@
 #include <string_view>
 
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
+#include "engine/op_versions.h"
 #include "engine/kernels/conv_f32.h"
 #include "engine/kernels/conv_int8_vnni.h"
 #include "engine/kernels/dwconv_q8.h"
@@ -102,30 +104,26 @@ TEST(InterpreterTest, TwoThreadsGiveTheOutputsOfOne) {
   }
 }
 
-// Where fp32 CONV_2D / DEPTHWISE_CONV_2D run: our AVX-512 kernels when the
-// CPU has AVX512F and EDGEPIPE_OWN_F32_CONV is not 0, else XNNPACK.
-const char* F32ConvBackend() {
-  const char* env = std::getenv("EDGEPIPE_OWN_F32_CONV");
-  return kernels::ConvF32Supported() && (env == nullptr || std::string_view(env) != "0") ? "own" : "XNNPACK";
+// The backend named `own` when the default list has it on this CPU (under
+// EDGEPIPE_ISA), else XNNPACK, which runs those ops otherwise.
+std::string DefaultOr(std::string_view own) {
+  const Isa cap = EffectiveIsaCap(std::nullopt);
+  for (const BackendFactory& f : BackendFactories())
+    if (f.name == own) return f.in_default_list(cap) ? std::string(own) : "XNNPACK";
+  return "unknown backend " + std::string(own);
 }
 
 struct PlanCase {
   const char* file;
-  // An op name -> backend all its instances use; "vnni": the own AVX512-VNNI
-  // conv when the CPU has it (and EDGEPIPE_VNNI_CONV is not 0), else XNNPACK;
-  // "qdw": likewise the own 8-bit depthwise conv (EDGEPIPE_OWN_QDWCONV).
+  // An op name -> backend all its instances use; "f32conv" / "q8conv": the
+  // own conv backend where the default list has it, else XNNPACK.
   std::map<std::string, std::string> op_backend;
 };
 
 std::string ExpectedBackend(const std::string& expected) {
-  if (expected == "qdw") {
-    const char* env = std::getenv("EDGEPIPE_OWN_QDWCONV");
-    return kernels::DepthwiseQ8Supported() && (env == nullptr || std::string(env) != "0") ? "own" : "XNNPACK";
-  }
-  if (expected != "vnni") return expected;
-  const char* env = std::getenv("EDGEPIPE_VNNI_CONV");
-  const bool vnni = kernels::ConvInt8VnniSupported() && (env == nullptr || std::string(env) != "0");
-  return vnni ? "own" : "XNNPACK";
+  if (expected == "f32conv") return DefaultOr("own-conv-f32");
+  if (expected == "q8conv") return DefaultOr("own-conv-q8");
+  return expected;
 }
 
 class SharedModelPlanTest : public ::testing::TestWithParam<PlanCase> {};
@@ -146,8 +144,8 @@ TEST_P(SharedModelPlanTest, PlansAndRuns) {
       if (expected != GetParam().op_backend.end()) {
         EXPECT_EQ(p.backend, ExpectedBackend(expected->second)) << "operator " << p.op_index << " " << p.op_name;
       }
-      if (p.backend == "XNNPACK" || p.backend == "own") {
-        EXPECT_GE(p.step, 0);
+      if (p.backend != "folded" && p.backend != "fused") {
+        EXPECT_GE(p.step, 0) << "operator " << p.op_index << " " << p.op_name;
       }
     }
     EXPECT_GT(it.num_steps(), 0u);
@@ -170,23 +168,23 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         PlanCase{"face_detection_short_range.tflite",
                  {{"DEQUANTIZE", "folded"},
-                  {"CONV_2D", F32ConvBackend()},
-                  {"DEPTHWISE_CONV_2D", F32ConvBackend()},
-                  {"CONCATENATION", "own"},
+                  {"CONV_2D", "f32conv"},
+                  {"DEPTHWISE_CONV_2D", "f32conv"},
+                  {"CONCATENATION", "own-kernels"},
                   {"RELU", "fused"}}},
         PlanCase{"palm_detection_lite.tflite",
-                 {{"DEQUANTIZE", "folded"}, {"CONV_2D", F32ConvBackend()}, {"DEPTHWISE_CONV_2D", F32ConvBackend()}}},
+                 {{"DEQUANTIZE", "folded"}, {"CONV_2D", "f32conv"}, {"DEPTHWISE_CONV_2D", "f32conv"}}},
         // (mobilenet_v1's 8- and 16-channel depthwise convs stay on XNNPACK: DepthwiseQ8Worthwhile.)
         PlanCase{"mobilenet_v1_0.25_128_quant.tflite",
-                 {{"CONV_2D", "vnni"}, {"SOFTMAX", "own"}, {"AVERAGE_POOL_2D", "own"}}},
+                 {{"CONV_2D", "q8conv"}, {"SOFTMAX", "own-kernels"}, {"AVERAGE_POOL_2D", "own-kernels"}}},
         PlanCase{"mobilenet_v2_1.0_224_quant.tflite",
-                 {{"CONV_2D", "vnni"}, {"DEPTHWISE_CONV_2D", "qdw"}, {"ADD", "XNNPACK"}}},
-        PlanCase{"tf2_mobilenet_v2_1.0_224_ptq.tflite", {{"DEPTHWISE_CONV_2D", "qdw"}, {"MEAN", "XNNPACK"}}},
+                 {{"CONV_2D", "q8conv"}, {"DEPTHWISE_CONV_2D", "q8conv"}, {"ADD", "XNNPACK"}}},
+        PlanCase{"tf2_mobilenet_v2_1.0_224_ptq.tflite", {{"DEPTHWISE_CONV_2D", "q8conv"}, {"MEAN", "XNNPACK"}}},
         PlanCase{"movenet_single_pose_lightning_ptq.tflite",
-                 {{"DEPTHWISE_CONV_2D", "qdw"}, {"GATHER_ND", "own"}, {"CAST", "own"}}},
+                 {{"DEPTHWISE_CONV_2D", "q8conv"}, {"GATHER_ND", "own-kernels"}, {"CAST", "own-kernels"}}},
         PlanCase{"deeplabv3_mnv2_dm05_pascal_quant.tflite",
-                 {{"DEPTHWISE_CONV_2D", "qdw"}, {"ARG_MAX", "own"}, {"RESIZE_BILINEAR", "XNNPACK"}}},
-        PlanCase{"traffic_model.tflite", {{"TFLite_Detection_PostProcess", "own"}, {"SPLIT", "own"}}}));
+                 {{"DEPTHWISE_CONV_2D", "q8conv"}, {"ARG_MAX", "own-kernels"}, {"RESIZE_BILINEAR", "XNNPACK"}}},
+        PlanCase{"traffic_model.tflite", {{"TFLite_Detection_PostProcess", "own-kernels"}, {"SPLIT", "own-kernels"}}}));
 
 TEST(InterpreterTest, DetectionOutputsGetStaticShapes) {
   const std::string path = edgepipe::testing::ModelPath("traffic_model.tflite");
@@ -228,14 +226,16 @@ TEST(InterpreterTest, PreserveAllTensorsExposesIntermediates) {
 // backend runs the three as one step. Without fusion (preserve_all_tensors
 // keeps every intermediate) the same kernels must give identical outputs.
 TEST(InterpreterTest, FusedConvEpilogueMatchesSeparateOps) {
-  if (std::string_view(F32ConvBackend()) != "own") GTEST_SKIP() << "fp32 convs run on XNNPACK here";
   const std::string path = edgepipe::testing::ModelPath("palm_detection_lite.tflite");
   EDGEPIPE_REQUIRE_SHARED_FILE(path);
   auto model = Model::Load(path);
   ASSERT_TRUE(model.ok()) << model.status();
   for (int threads : {1, 2}) {
-    auto fused = Interpreter::Create(*model, {.num_threads = threads});
-    auto separate = Interpreter::Create(*model, {.num_threads = threads, .preserve_all_tensors = true});
+    // The fp32 conv backend first whatever the default list is on this CPU.
+    const std::vector<std::string> backends = {"own-conv-f32", "XNNPACK", "own-kernels"};
+    auto fused = Interpreter::Create(*model, {.num_threads = threads, .backends = backends});
+    auto separate =
+        Interpreter::Create(*model, {.num_threads = threads, .preserve_all_tensors = true, .backends = backends});
     ASSERT_TRUE(fused.ok()) << fused.status();
     ASSERT_TRUE(separate.ok()) << separate.status();
     int conv_add_prelu = 0, conv_prelu = 0;
@@ -260,6 +260,62 @@ TEST(InterpreterTest, FusedConvEpilogueMatchesSeparateOps) {
       EXPECT_EQ(std::memcmp(a.data, b.data, a.num_bytes()), 0) << "output " << o;
     }
   }
+}
+
+TEST(InterpreterTest, BackendListChoosesWhereOpsRun) {
+  const std::string path = edgepipe::testing::ModelPath("palm_detection_lite.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto xnnpack_only = Interpreter::Create(*model, {.backends = {"XNNPACK", "own-kernels"}});
+  ASSERT_TRUE(xnnpack_only.ok()) << xnnpack_only.status();
+  auto own_first = Interpreter::Create(*model, {.backends = {"own-conv-f32", "XNNPACK", "own-kernels"}});
+  ASSERT_TRUE(own_first.ok()) << own_first.status();
+  int convs = 0;
+  for (const OpPlacement& p : (*xnnpack_only)->placements())
+    if (p.op_name == "CONV_2D") {
+      EXPECT_EQ(p.backend, "XNNPACK") << "operator " << p.op_index;
+      ++convs;
+    }
+  EXPECT_GT(convs, 0);
+  for (const OpPlacement& p : (*own_first)->placements()) {
+    if (p.op_name != "CONV_2D" && p.op_name != "DEPTHWISE_CONV_2D") continue;
+    EXPECT_EQ(p.backend, "own-conv-f32") << "operator " << p.op_index;
+    EXPECT_FALSE(p.variant.empty()) << "operator " << p.op_index;
+  }
+}
+
+TEST(InterpreterTest, UnknownOrRepeatedBackendIsAnError) {
+  const std::string path = edgepipe::testing::ModelPath("face_detection_short_range.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto unknown = Interpreter::Create(*model, {.backends = {"XNNPACK", "tpu"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().ToString(), ::testing::HasSubstr("unknown backend 'tpu'"));
+  EXPECT_THAT(unknown.status().ToString(), ::testing::HasSubstr("own-kernels"));
+  auto twice = Interpreter::Create(*model, {.backends = {"XNNPACK", "XNNPACK"}});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().ToString(), ::testing::HasSubstr("listed twice"));
+  // Without own-kernels nobody runs face detection's CONCATENATION.
+  auto missing = Interpreter::Create(*model, {.backends = {"XNNPACK"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().ToString(), ::testing::HasSubstr("no backend can run it"));
+}
+
+TEST(InterpreterTest, ReaderAcceptsExactlyWhatBackendsRegister) {
+  const OpVersions& ops = RegisteredOpVersions();
+  std::map<int32_t, int32_t> from_backends;
+  for (const BackendFactory& f : BackendFactories()) {
+    auto backend = f.make(BestIsa(HostCpu()));
+    if (backend == nullptr) continue;
+    for (const OpRegistration* r : backend->registered_ops())
+      if (r->code != builtin::kCustom) from_backends[r->code] = std::max(from_backends[r->code], r->max_version);
+  }
+  for (const FoldedOp& op : OpsFoldedAtLoad()) from_backends[op.code] = std::max(from_backends[op.code], op.max_version);
+  EXPECT_EQ(ops.builtin, from_backends);
+  EXPECT_EQ(ops.builtin.count(builtin::kTanh), 0u) << "no backend runs TANH";
+  EXPECT_EQ(ops.custom.count("TFLite_Detection_PostProcess"), 1u);
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ uint64_t TouchEverything(const edgepipe::engine::Model& model) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes(data, data + size);
-  auto model = edgepipe::engine::Model::FromBuffer(std::move(bytes));
+  auto model = edgepipe::engine::Model::FromBuffer(std::move(bytes), edgepipe::engine::OpVersions::All());
   if (model.ok()) {
     volatile uint64_t sink = TouchEverything(**model);
     (void)sink;

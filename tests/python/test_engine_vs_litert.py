@@ -35,9 +35,9 @@ CLASSIFIERS = ["mobilenet_v1_0.25_128_quant.tflite", "mobilenet_v2_1.0_224_quant
 IMAGES = ["grace_hopper.bmp", "parrot.jpg", "face.jpg", "kite_and_cold.jpg"]
 
 
-def load_pair(model_name, num_threads=1):
+def load_pair(model_name, num_threads=1, **engine_options):
     path = str(MODELS / model_name)
-    ours = edgepipe.Interpreter(path, num_threads=num_threads)
+    ours = edgepipe.Interpreter(path, num_threads=num_threads, **engine_options)
     ref = litert.Interpreter(model_path=path, num_threads=num_threads)
     ref.allocate_tensors()
     return ours, ref
@@ -135,6 +135,32 @@ def test_random_inputs_match_litert(model_name):
             assert_close(f"{model_name} random #{trial}", i, our_out[i], ref_out[i], detail)
 
 
+HOST_ISAS = edgepipe.cpu_info()["isas"]
+
+
+@pytest.mark.parametrize("isa", HOST_ISAS)
+@pytest.mark.parametrize("model_name", MODEL_FILES)
+def test_every_kernel_variant_matches_litert(model_name, isa):
+    """Each ISA level this CPU runs, with our conv kernels forced ahead of XNNPACK (the
+    default list leaves them out where their variant does not beat XNNPACK)."""
+    rng = np.random.default_rng(7)
+    ours, ref = load_pair(model_name, num_threads=2, isa=isa, backends=edgepipe.backend_names())
+    used = {p["variant"] for p in ours.placements() if p["backend"].startswith("own-conv")}
+    assert used <= set(HOST_ISAS) | {"avx512-vnni"} or not used, used
+    inputs = [random_input(d, rng) for d in ref.get_input_details()]
+    our_out, ref_out = run_both(ours, ref, inputs)
+    for i, detail in enumerate(ref.get_output_details()):
+        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail)
+
+
+def test_bad_isa_and_backend_names_are_errors():
+    path = str(MODELS / "face_detection_short_range.tflite")
+    with pytest.raises(Exception, match="not an instruction set"):
+        edgepipe.Interpreter(path, isa="avx1024")
+    with pytest.raises(Exception, match="unknown backend 'npu'"):
+        edgepipe.Interpreter(path, backends=["npu", "XNNPACK"])
+
+
 @pytest.mark.parametrize("model_name", CLASSIFIERS)
 def test_classifier_top5_identical(model_name):
     ours, ref = load_pair(model_name)
@@ -218,5 +244,5 @@ def test_placements_describe_every_op():
     ours = edgepipe.Interpreter(str(MODELS / "face_detection_short_range.tflite"))
     placements = ours.placements()
     backends = {p["backend"] for p in placements}
-    assert {"XNNPACK", "own", "folded"} <= backends, backends
+    assert {"XNNPACK", "own-kernels", "folded"} <= backends, backends
     assert all(p["op_name"] for p in placements)
