@@ -184,8 +184,10 @@ std::unique_ptr<Backend> MakeOwnKernelBackend();
 // DEPTHWISE_CONV_2D on our AVX512-VNNI kernels (placed before XNNPACK). Null
 // when neither is asked for or the CPU has no AVX512-VNNI.
 std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise);
-// fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels (placed before
-// XNNPACK). Null when the CPU has no AVX512F.
+// fp32 CONV_2D and DEPTHWISE_CONV_2D on our kernels, each compiled with the
+// variant the step's ISA cap allows (engine/kernels/conv_f32.h). The default
+// list places it before XNNPACK only where that variant is faster
+// (kernels::ConvF32AheadOfXnnpack).
 std::unique_ptr<Backend> MakeF32ConvBackend();
 
 }  // namespace edgepipe::engine

@@ -19,7 +19,7 @@ const BackendFactory kFactories[] = {
      [](Isa) { return MakeQ8ConvBackend(true, true); },
      [](Isa) { return kernels::ConvInt8VnniSupported() || kernels::DepthwiseQ8Supported(); }},
     {"own-conv-f32", "fp32 CONV_2D (+ fused ADD/PRELU) and DEPTHWISE_CONV_2D on our kernels (engine/kernels/conv_f32.h)",
-     [](Isa) { return MakeF32ConvBackend(); }, [](Isa) { return kernels::ConvF32Supported(); }},
+     [](Isa) { return MakeF32ConvBackend(); }, kernels::ConvF32AheadOfXnnpack},
     {"XNNPACK", "XNNPACK subgraphs (Debian's libxnnpack), several ops per step",
      [](Isa) { return MakeXnnpackBackend(); }, [](Isa) { return true; }},
     {"own-kernels", "our portable kernels for the ops XNNPACK has no node for (engine/kernels/kernels.h)",

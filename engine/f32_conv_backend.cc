@@ -1,6 +1,6 @@
-// fp32 CONV_2D and DEPTHWISE_CONV_2D on our AVX-512 kernels
-// (engine/kernels/conv_f32.h), ahead of XNNPACK: Debian's 2022 XNNPACK runs
-// them up to 2x slower than LiteRT's. One conv per step, with the ADD and
+// fp32 CONV_2D and DEPTHWISE_CONV_2D on our kernels (engine/kernels/conv_f32.h,
+// the variant the ISA cap allows), ahead of XNNPACK when that variant is
+// faster: Debian's 2022 XNNPACK runs them up to 2x slower than LiteRT's. One conv per step, with the ADD and
 // PRELU that follow a CONV_2D fused into its epilogue (palm detection's
 // blocks end in CONV_2D -> ADD -> PRELU: three passes over the tensor become
 // one); with a thread pool the conv's rows or pixels are split into one part
@@ -69,6 +69,7 @@ class F32ConvBackend final : public Backend {
     std::string label = OpLabel(op);
     for (int e : epilogue.ops) label += " + " + OpLabel(plan.ops[e]);
     const int parts = conv->num_parts();
+    const std::string variant(conv->variant());
     const size_t scratch = conv->scratch_bytes_per_part();
     auto step = std::make_unique<PartedStep>(
         parts, scratch, context.scratch, context.threadpool, std::move(label),
@@ -76,7 +77,7 @@ class F32ConvBackend final : public Backend {
          output = plan.tensors[last.outputs[0]].view, residual](int part, std::byte* scratch) {
           return conv->RunPart(input, output, part, scratch, residual ? &*residual : nullptr);
         });
-    step->set_variant("avx512");
+    step->set_variant(variant);
     return std::unique_ptr<Step>(std::move(step));
   }
 
@@ -189,8 +190,8 @@ class F32ConvBackend final : public Backend {
     if (epilogue.residual >= 0) fused.residual = &plan.tensors[epilogue.residual].view;
     if (epilogue.alpha >= 0) fused.prelu_alpha = &plan.tensors[epilogue.alpha].view;
     auto conv = op.code == builtin::kDepthwiseConv2D
-                    ? kernels::ConvF32::CreateDepthwise(in, filter, bias, out, params, parts)
-                    : kernels::ConvF32::Create(in, filter, bias, out, params, parts, fused);
+                    ? kernels::ConvF32::CreateDepthwise(in, filter, bias, out, params, parts, context.isa_cap)
+                    : kernels::ConvF32::Create(in, filter, bias, out, params, parts, fused, context.isa_cap);
     if (!conv.ok()) return conv.status().WithContext(OpLabel(op));
     return conv;
   }
@@ -198,9 +199,6 @@ class F32ConvBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeF32ConvBackend() {
-  if (!kernels::ConvF32Supported()) return nullptr;
-  return std::make_unique<F32ConvBackend>();
-}
+std::unique_ptr<Backend> MakeF32ConvBackend() { return std::make_unique<F32ConvBackend>(); }
 
 }  // namespace edgepipe::engine

@@ -181,6 +181,15 @@ Status ParseOptions(const fb::Operator& op, OpOptions& o) {
     case BO::DepthToSpaceOptions:
       o.block_size = op.builtin_options_as_DepthToSpaceOptions()->block_size();
       break;
+    case BO::UnidirectionalSequenceLSTMOptions: {
+      auto* t = op.builtin_options_as_UnidirectionalSequenceLSTMOptions();
+      o.activation = ConvertActivation(t->fused_activation_function());
+      o.cell_clip = t->cell_clip();
+      o.proj_clip = t->proj_clip();
+      o.time_major = t->time_major();
+      o.diagonal_recurrent_tensors = t->diagonal_recurrent_tensors();
+      break;
+    }
     default: break;
   }
   return OkStatus();
@@ -511,6 +520,7 @@ Result<std::shared_ptr<const Model>> Model::Parse(std::shared_ptr<Model> m, cons
       }
       Status s = check_tensor_list(op->inputs(), "input", true, info.inputs);
       if (s.ok()) s = check_tensor_list(op->outputs(), "output", false, info.outputs);
+      if (s.ok()) s = check_tensor_list(op->intermediates(), "intermediate", false, info.intermediates);
       if (!s.ok()) return s.WithContext(context());
       Status parsed = ParseOptions(*op, info.options);
       if (!parsed.ok()) return parsed.WithContext(context());

@@ -52,6 +52,7 @@ inline constexpr int32_t kMean = 40;
 inline constexpr int32_t kSub = 41;
 inline constexpr int32_t kDiv = 42;
 inline constexpr int32_t kSqueeze = 43;
+inline constexpr int32_t kUnidirectionalSequenceLstm = 44;
 inline constexpr int32_t kStridedSlice = 45;
 inline constexpr int32_t kSplit = 49;
 inline constexpr int32_t kCast = 53;
@@ -113,6 +114,11 @@ struct OpOptions {
   DType output_type = DType::kInt64;  // ARG_MAX/ARG_MIN output, CAST output
   std::vector<int32_t> new_shape;     // RESHAPE (may be empty: shape comes from input 1)
   std::vector<int32_t> squeeze_dims;  // SQUEEZE
+  // UNIDIRECTIONAL_SEQUENCE_LSTM (0: no clipping).
+  float cell_clip = 0.0f;
+  float proj_clip = 0.0f;
+  bool time_major = false;
+  bool diagonal_recurrent_tensors = false;
 };
 
 struct TensorInfo {
@@ -150,6 +156,9 @@ struct OperatorInfo {
   int32_t version = 1;
   std::vector<int32_t> inputs;   // tensor indices; -1 marks an omitted optional input
   std::vector<int32_t> outputs;
+  // Tensors that only carry quantization for the op's internal values (the
+  // integer LSTM's gate and hidden scales); never read or written.
+  std::vector<int32_t> intermediates;
   OpOptions options;
   std::span<const uint8_t> custom_options;  // FlexBuffers map for custom ops
 

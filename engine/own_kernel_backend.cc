@@ -8,6 +8,8 @@
 #include "engine/backend.h"
 #include "engine/kernels/average_pool.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/unidirectional_sequence_lstm.h"
+#include "engine/kernels/mediapipe_ops.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -189,6 +191,136 @@ Result<KernelFn> BindDetectionPostProcess(const Plan& plan, const PlanOp& op) {
       [=] { return kernels::DetectionPostProcess(options, *boxes, *scores, *anchors, outs->ptrs, *scratch); });
 }
 
+// UNIDIRECTIONAL_SEQUENCE_LSTM: float32, or int8 with int16 cell state (TFLite's
+// 8x8_16 integer LSTM). The output and cell states are variable tensors the
+// kernel updates in place, so they carry over between invocations as in TFLite.
+bool LstmSupports(const Plan& plan, const PlanOp& op, std::string* why) {
+  auto reject = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  if (op.options.diagonal_recurrent_tensors) return reject("diagonal recurrent weights");
+  if (op.inputs.size() <= kernels::lstm_input::kInputToOutputWeights || op.inputs[0] < 0 ||
+      op.inputs[kernels::lstm_input::kInputToOutputWeights] < 0)
+    return reject("missing input or weights");
+  const DType input = plan.tensors[op.inputs[0]].view.dtype;
+  const DType weights = plan.tensors[op.inputs[kernels::lstm_input::kInputToOutputWeights]].view.dtype;
+  if (input == DType::kFloat32 && weights == DType::kFloat32) {
+    if (op.options.activation == Activation::kSignBit) return reject("SIGN_BIT activation");
+    return true;
+  }
+  if (input == DType::kInt8 && weights == DType::kInt8) return true;
+  return reject(fmt::format("{} input with {} weights (hybrid or 16-bit LSTM)", DTypeName(input), DTypeName(weights)));
+}
+
+Result<KernelFn> BindLstm(const Plan& plan, const PlanOp& op) {
+  namespace li = kernels::lstm_input;
+  kernels::LstmOptions options;
+  switch (op.options.activation) {
+    case Activation::kNone: options.activation = kernels::LstmActivation::kNone; break;
+    case Activation::kRelu: options.activation = kernels::LstmActivation::kRelu; break;
+    case Activation::kReluN1To1: options.activation = kernels::LstmActivation::kReluN1To1; break;
+    case Activation::kRelu6: options.activation = kernels::LstmActivation::kRelu6; break;
+    case Activation::kTanh: options.activation = kernels::LstmActivation::kTanh; break;
+    case Activation::kSignBit: return UnimplementedError("SIGN_BIT activation");
+  }
+  options.cell_clip = op.options.cell_clip;
+  options.proj_clip = op.options.proj_clip;
+  options.time_major = op.options.time_major;
+  for (int k : {li::kOutputState, li::kCellState})
+    if (static_cast<int>(op.inputs.size()) <= k || op.inputs[k] < 0 || !plan.tensors[op.inputs[k]].is_variable)
+      return InvalidArgumentError("input {} (the {} state) must be a variable tensor", k,
+                                  k == li::kOutputState ? "output" : "cell");
+  // Views with nullptr for omitted optional inputs.
+  struct Operands {
+    std::vector<TensorView> views;
+    std::vector<const TensorView*> inputs, intermediates;
+    TensorView output;
+  };
+  auto operands = std::make_shared<Operands>();
+  operands->views.reserve(op.inputs.size() + op.intermediates.size());
+  for (int t : op.inputs)
+    if (t >= 0) operands->views.push_back(plan.tensors[t].view);
+  for (int t : op.intermediates) operands->views.push_back(plan.tensors[t].view);
+  size_t next = 0;
+  for (int t : op.inputs) operands->inputs.push_back(t >= 0 ? &operands->views[next++] : nullptr);
+  for (size_t i = 0; i < op.intermediates.size(); ++i) operands->intermediates.push_back(&operands->views[next++]);
+  if (op.outputs.size() != 1) return InvalidArgumentError("expected 1 output, got {}", op.outputs.size());
+  operands->output = plan.tensors[op.outputs[0]].view;
+  EP_ASSIGN_OR_RETURN(auto prepared, kernels::PrepareUnidirectionalSequenceLstm(
+                                         operands->inputs, operands->intermediates, options, operands->output));
+  auto lstm = std::make_shared<const kernels::LstmPlan>(std::move(prepared));
+  auto scratch = std::make_shared<std::vector<std::byte>>(kernels::UnidirectionalSequenceLstmScratchBytes(*lstm));
+  return KernelFn([=] { return kernels::UnidirectionalSequenceLstm(*lstm, operands->inputs, operands->output, *scratch); });
+}
+
+// ---- MediaPipe custom ops (engine/kernels/mediapipe_ops.h). Options are parsed
+// here, once per op; the v2 face-mesh ops have different semantics at version 1
+// (4-D tensors, other options), which we do not implement.
+bool IsVersion2(const Plan&, const PlanOp& op, std::string* why) {
+  if (op.version == 2) return true;
+  if (why) *why = fmt::format("only version 2 is implemented, the model has {}", op.version);
+  return false;
+}
+
+Status ExpectArity(const PlanOp& op, size_t inputs, size_t outputs) {
+  if (op.inputs.size() != inputs || op.outputs.size() != outputs)
+    return InvalidArgumentError("expected {} inputs and {} outputs, got {} and {}", inputs, outputs, op.inputs.size(),
+                                op.outputs.size());
+  for (int t : op.inputs)
+    if (t < 0) return InvalidArgumentError("an input is missing");
+  return OkStatus();
+}
+
+Result<KernelFn> BindTransposeConvBias(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 3, 1));
+  EP_ASSIGN_OR_RETURN(auto options,
+                      kernels::ParseTransposeConvBiasOptions(op.custom_options.data(), op.custom_options.size()));
+  auto in = View(plan, op.inputs[0]), filter = View(plan, op.inputs[1]), bias = View(plan, op.inputs[2]);
+  auto out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::TransposeConvBias(options, *in, *filter, *bias, *out); });
+}
+
+Result<KernelFn> BindMaxPoolWithArgmax(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 1, 2));
+  EP_ASSIGN_OR_RETURN(auto options, kernels::ParseMediaPipePoolOptions(op.custom_options.data(),
+                                                                       op.custom_options.size(),
+                                                                       "MaxPoolingWithArgmax2D"));
+  auto in = View(plan, op.inputs[0]), out = View(plan, op.outputs[0]), indices = View(plan, op.outputs[1]);
+  return KernelFn([=] { return kernels::MaxPoolWithArgmax(options, *in, *out, *indices); });
+}
+
+Result<KernelFn> BindMaxUnpooling(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 2, 1));
+  EP_ASSIGN_OR_RETURN(auto options, kernels::ParseMediaPipePoolOptions(op.custom_options.data(),
+                                                                       op.custom_options.size(), "MaxUnpooling2D"));
+  auto in = View(plan, op.inputs[0]), indices = View(plan, op.inputs[1]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::MaxUnpooling(options, *in, *indices, *out); });
+}
+
+Result<KernelFn> BindLandmarksToTransformMatrix(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 1, 1));
+  EP_ASSIGN_OR_RETURN(auto parsed, kernels::ParseLandmarksToTransformMatrixOptions(op.custom_options.data(),
+                                                                                   op.custom_options.size()));
+  auto options = std::make_shared<const kernels::LandmarksToTransformMatrixOptions>(std::move(parsed));
+  auto in = View(plan, op.inputs[0]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::LandmarksToTransformMatrix(*options, *in, *out); });
+}
+
+Result<KernelFn> BindTransformTensorBilinear(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 2, 1));
+  EP_ASSIGN_OR_RETURN(auto options, kernels::ParseTransformTensorBilinearOptions(op.custom_options.data(),
+                                                                                 op.custom_options.size()));
+  auto in = View(plan, op.inputs[0]), matrix = View(plan, op.inputs[1]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::TransformTensorBilinear(options, *in, *matrix, *out); });
+}
+
+Result<KernelFn> BindTransformLandmarks(const Plan& plan, const PlanOp& op) {
+  EP_RETURN_IF_ERROR(ExpectArity(op, 2, 1));
+  auto in = View(plan, op.inputs[0]), matrix = View(plan, op.inputs[1]), out = View(plan, op.outputs[0]);
+  return KernelFn([=] { return kernels::TransformLandmarks(*in, *matrix, *out); });
+}
+
 // One entry per op: {{code, custom name, highest version, supports}, bind}.
 // The ops XNNPACK has no node for, and the dtypes of others it does not take.
 struct OwnKernelOp : OpRegistration {
@@ -226,6 +358,15 @@ const OwnKernelOp kOwnKernelOps[] = {
     {{builtin::kLogistic, "", 3, nullptr}, BindUnary<kernels::Logistic>},
     {{builtin::kAveragePool2D, "", 3, QuantizedAveragePoolSupports}, BindAveragePool},
     {{builtin::kCustom, "TFLite_Detection_PostProcess", 1, nullptr}, BindDetectionPostProcess},
+    // Versions 2 and 3 are hybrid (float input, int8 weights): LstmSupports rejects those.
+    {{builtin::kUnidirectionalSequenceLstm, "", 3, LstmSupports}, BindLstm},
+    // MediaPipe's custom ops.
+    {{builtin::kCustom, "Convolution2DTransposeBias", 1, nullptr}, BindTransposeConvBias},
+    {{builtin::kCustom, "MaxPoolingWithArgmax2D", 1, nullptr}, BindMaxPoolWithArgmax},
+    {{builtin::kCustom, "MaxUnpooling2D", 1, nullptr}, BindMaxUnpooling},
+    {{builtin::kCustom, "Landmarks2TransformMatrix", 2, IsVersion2}, BindLandmarksToTransformMatrix},
+    {{builtin::kCustom, "TransformTensorBilinear", 2, IsVersion2}, BindTransformTensorBilinear},
+    {{builtin::kCustom, "TransformLandmarks", 2, IsVersion2}, BindTransformLandmarks},
 };
 
 class OwnKernelBackend final : public Backend {

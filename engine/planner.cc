@@ -355,6 +355,7 @@ Result<std::unique_ptr<Plan>> BuildPlan(std::shared_ptr<const Model> model) {
     op.version = info.version;
     op.inputs = info.inputs;
     op.outputs = info.outputs;
+    op.intermediates = info.intermediates;
     op.options = info.options;
     op.custom_options = info.custom_options;
     plan->ops.push_back(std::move(op));

@@ -47,6 +47,7 @@ struct PlanOp {
   int32_t version = 1;  // the operator code's version in the model
   std::vector<int> inputs;   // tensor indices (-1: omitted optional input)
   std::vector<int> outputs;
+  std::vector<int> intermediates;  // quantization carriers (integer LSTM); never read or written
   OpOptions options;
   std::span<const uint8_t> custom_options;
   bool global_average_pool = false;  // AVERAGE_POOL_2D / MEAN lowered to a global pool

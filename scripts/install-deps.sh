@@ -15,7 +15,8 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base
 )
-PIP_PACKAGES=(numpy pytest ai-edge-litert)
+# mediapipe: test-only peer (tests/python/test_mediapipe_zoo.py compares face_landmark_with_attention with its FaceMesh).
+PIP_PACKAGES=(numpy pytest ai-edge-litert mediapipe==0.10.14)
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -33,7 +34,7 @@ fi
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null
 import importlib.util, sys
-names = {"ai-edge-litert": "ai_edge_litert"}
+names = {"ai-edge-litert": "ai_edge_litert", "mediapipe==0.10.14": "mediapipe"}
 missing = [p for p in sys.argv[1:] if importlib.util.find_spec(names.get(p, p)) is None]
 sys.exit(1 if missing else 0)
 PY

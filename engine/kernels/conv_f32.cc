@@ -1,5 +1,6 @@
-// Portable half of conv_f32.h: validation, geometry and weight packing. The
-// hot loops are in conv_f32_avx512.cc.
+// Portable half of conv_f32.h: validation, geometry, the variant table and
+// the weight packing of each variant's layout. The hot loops are in
+// conv_f32_generic.cc, conv_f32_avx2.cc and conv_f32_avx512.cc.
 #include "engine/kernels/conv_f32.h"
 
 #include <algorithm>
@@ -7,7 +8,6 @@
 #include <cstring>
 #include <limits>
 
-#include "engine/cpu/cpu_features.h"
 #include "engine/kernels/conv_f32_impl.h"
 #include "engine/kernels/kernel_util.h"
 
@@ -36,7 +36,6 @@ void ActivationBounds(FusedActivation a, float* lo, float* hi) {
 Status MakeGeometry(std::string_view op, const TensorView& input, const TensorView& filter, const TensorView* bias,
                     const TensorView& output, const ConvParams& p, int num_parts, f32conv::Geometry* g) {
   using namespace internal;
-  if (!ConvF32Supported()) return UnavailableError("{}: this CPU has no AVX512F", op);
   EP_RETURN_IF_ERROR(CheckDType(op, input, DType::kFloat32));
   EP_RETURN_IF_ERROR(CheckDType(op, filter, DType::kFloat32));
   EP_RETURN_IF_ERROR(CheckDType(op, output, DType::kFloat32));
@@ -67,7 +66,10 @@ Status MakeGeometry(std::string_view op, const TensorView& input, const TensorVi
 
 }  // namespace
 
+struct ConvF32Variant;
+
 struct ConvF32::Impl {
+  const ConvF32Variant* variant = nullptr;
   bool depthwise = false;
   f32conv::DepthwiseArgs dw{};
   f32conv::GemmArgs gemm{};
@@ -80,15 +82,147 @@ struct ConvF32::Impl {
   std::string_view op;
 };
 
-bool ConvF32Supported() { return HostCpu().avx512f; }
+// A variant: its ISA, its weight packing (the layout its loops read) and its
+// loops. The packing fills the Impl's buffers and the args' pointers to them,
+// the scratch size and the work grain.
+struct ConvF32Variant {
+  Isa isa;
+  bool (*supported)(const CpuFeatures&);  // beyond the ISA level; null: none
+  std::string_view name;
+  // Measured faster than Debian's 2022 XNNPACK on face/palm detection
+  // (docs/benchmarks.md): the engine puts the kernels before XNNPACK.
+  bool ahead_of_xnnpack;
+  Status (*pack_gemm)(const TensorView& filter, const TensorView* bias, const TensorView* alpha, ConvF32::Impl& impl);
+  void (*gemm)(const f32conv::GemmArgs&, const float* input, float* output, const float* residual,
+               int64_t pixel_begin, int64_t pixel_end, float* scratch);
+  Status (*pack_depthwise)(const TensorView& filter, const TensorView* bias, ConvF32::Impl& impl);
+  void (*depthwise)(const f32conv::DepthwiseArgs&, const float* input, float* output, int64_t row_begin,
+                    int64_t row_end, float* scratch);
+};
+
+namespace {
+
+// GEMM weights in tiles of kTile output channels, each [k][width_t] with
+// width_t the tile's channels rounded up to kLanes (zero past out_c); bias and
+// PRELU slopes padded to whole blocks. Parts split the pixels in multiples of
+// the micro-tile height: kFullRows for full tiles, kNarrowRows when every
+// tile is narrower.
+template <int kLanes, int kTile, int kFullRows, int kNarrowRows>
+Status PackGemmTiles(const TensorView& filter, const TensorView* bias, const TensorView* alpha, ConvF32::Impl& impl) {
+  f32conv::GemmArgs& a = impl.gemm;
+  const f32conv::Geometry& g = a.g;
+  const int n_blocks = (g.out_c + kLanes - 1) / kLanes;
+  const int channels = n_blocks * kLanes;
+  impl.weights = MakeAlignedArray<float>(static_cast<size_t>(channels) * a.k);
+  impl.bias = MakeAlignedArray<float>(channels);
+  if (impl.weights == nullptr || impl.bias == nullptr) return InternalError("{}: out of memory", kConvOp);
+  if (alpha != nullptr) {
+    impl.alpha = MakeAlignedArray<float>(channels);
+    if (impl.alpha == nullptr) return InternalError("{}: out of memory", kConvOp);
+    for (int oc = 0; oc < g.out_c; ++oc) impl.alpha[oc] = alpha->as<const float>()[alpha->num_elements() == 1 ? 0 : oc];
+  }
+  const float* w = filter.as<const float>();
+  for (int oc = 0; oc < g.out_c; ++oc) {
+    const int tile = oc / kTile, col = oc % kTile;
+    const int width = std::min(kTile, channels - tile * kTile);
+    float* dst = impl.weights.get() + static_cast<int64_t>(tile) * kTile * a.k;
+    for (int k = 0; k < a.k; ++k) dst[static_cast<int64_t>(k) * width + col] = w[static_cast<int64_t>(oc) * a.k + k];
+    impl.bias[oc] = bias != nullptr ? bias->as<const float>()[oc] : 0.0f;
+  }
+  a.weights = impl.weights.get();
+  a.bias = impl.bias.get();
+  a.prelu_alpha = impl.alpha.get();
+  impl.grain = n_blocks >= kTile / kLanes ? kFullRows : kNarrowRows;
+  return OkStatus();
+}
+
+// Depthwise weights in blocks of kLanes channels, [c_blocks][taps][kLanes],
+// and a ring of k_h input rows in the same blocks as scratch (the SIMD
+// variants' layout; conv_f32_avx512.cc).
+template <int kLanes>
+Status PackDepthwiseBlocks(const TensorView& filter, const TensorView* bias, ConvF32::Impl& impl) {
+  f32conv::DepthwiseArgs& a = impl.dw;
+  const f32conv::Geometry& g = a.g;
+  a.c_blocks = (g.in_c + kLanes - 1) / kLanes;
+  const int taps = g.k_h * g.k_w;
+  impl.weights = MakeAlignedArray<float>(static_cast<size_t>(a.c_blocks) * taps * kLanes);
+  impl.bias = MakeAlignedArray<float>(static_cast<size_t>(a.c_blocks) * kLanes);
+  if (impl.weights == nullptr || impl.bias == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  const float* w = filter.as<const float>();
+  for (int c = 0; c < g.in_c; ++c) {
+    for (int t = 0; t < taps; ++t)
+      impl.weights[(static_cast<int64_t>(c / kLanes) * taps + t) * kLanes + c % kLanes] =
+          w[static_cast<int64_t>(t) * g.in_c + c];
+    impl.bias[c] = bias != nullptr ? bias->as<const float>()[c] : 0.0f;
+  }
+  a.weights = impl.weights.get();
+  a.bias = impl.bias.get();
+  // Every column a tile reads: the image after pad_left zero columns, then
+  // zeros up to the last output's window end.
+  a.padded_w = std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.k_w - 1) * g.dil_w + 1);
+  const int64_t row_floats = static_cast<int64_t>(a.c_blocks) * a.padded_w * kLanes;
+  impl.zero_row = MakeAlignedArray<float>(static_cast<size_t>(row_floats));  // zeroed
+  if (impl.zero_row == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  a.zero_row = impl.zero_row.get();
+  impl.scratch_floats = static_cast<int64_t>(g.k_h) * row_floats;
+  return OkStatus();
+}
+
+// Depthwise weights in TFLite's [taps][channels] (conv_f32_generic.cc reads
+// whole pixels' channels at once); no scratch.
+Status PackDepthwiseTaps(const TensorView& filter, const TensorView* bias, ConvF32::Impl& impl) {
+  f32conv::DepthwiseArgs& a = impl.dw;
+  const f32conv::Geometry& g = a.g;
+  const size_t count = static_cast<size_t>(g.k_h) * g.k_w * g.in_c;
+  impl.weights = MakeAlignedArray<float>(count);
+  impl.bias = MakeAlignedArray<float>(static_cast<size_t>(g.in_c));
+  if (impl.weights == nullptr || impl.bias == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
+  std::copy_n(filter.as<const float>(), count, impl.weights.get());
+  for (int c = 0; c < g.in_c; ++c) impl.bias[c] = bias != nullptr ? bias->as<const float>()[c] : 0.0f;
+  a.c_blocks = g.in_c;
+  a.weights = impl.weights.get();
+  a.bias = impl.bias.get();
+  return OkStatus();
+}
+
+// Best first (ChooseVariant).
+constexpr ConvF32Variant kVariants[] = {
+#if defined(__x86_64__)
+    {Isa::kAvx512, nullptr, "avx512", true,
+     PackGemmTiles<f32conv::avx512::kLanes, f32conv::avx512::kTileChannels, 6, 8>, f32conv::avx512::GemmPixels,
+     PackDepthwiseBlocks<f32conv::avx512::kLanes>, f32conv::avx512::DepthwiseRows},
+    {Isa::kAvx2, nullptr, "avx2", true,
+     PackGemmTiles<f32conv::avx2::kLanes, f32conv::avx2::kTileChannels, 6, 8>, f32conv::avx2::GemmPixels,
+     PackDepthwiseBlocks<f32conv::avx2::kLanes>, f32conv::avx2::DepthwiseRows},
+#endif
+    {Isa::kGeneric, nullptr, "generic", false,
+     PackGemmTiles<f32conv::generic::kLanes, f32conv::generic::kTileChannels, 4, 4>, f32conv::generic::GemmPixels,
+     PackDepthwiseTaps, f32conv::generic::DepthwiseRows},
+};
+
+Result<const ConvF32Variant*> Choose(std::string_view op, Isa cap) {
+  const ConvF32Variant* v = ChooseVariant(std::span<const ConvF32Variant>(kVariants), cap);
+  if (v == nullptr) return InternalError("{}: no variant runs under the ISA cap {}", op, IsaName(cap));
+  return v;
+}
+
+}  // namespace
+
+bool ConvF32AheadOfXnnpack(Isa cap) {
+  const ConvF32Variant* v = ChooseVariant(std::span<const ConvF32Variant>(kVariants), cap);
+  return v != nullptr && v->ahead_of_xnnpack;
+}
+
+std::string_view ConvF32::variant() const { return impl_->variant->name; }
 
 ConvF32::~ConvF32() = default;
 
 Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const TensorView& filter,
                                                  const TensorView* bias, const TensorView& output,
                                                  const ConvParams& p, int num_parts,
-                                                 const ConvF32Epilogue& epilogue) {
+                                                 const ConvF32Epilogue& epilogue, Isa cap) {
   using namespace internal;
+  EP_ASSIGN_OR_RETURN(const ConvF32Variant* variant, Choose(kConvOp, cap));
   f32conv::Geometry g{};
   EP_RETURN_IF_ERROR(MakeGeometry(kConvOp, input, filter, bias, output, p, num_parts, &g));
   if (epilogue.residual != nullptr) {
@@ -110,6 +244,7 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
                                 internal::Describe(filter), internal::Describe(input), internal::Describe(output));
   auto impl = std::make_unique<Impl>();
   impl->op = kConvOp;
+  impl->variant = variant;
   f32conv::GemmArgs& a = impl->gemm;
   a.g = g;
   a.k = g.k_h * g.k_w * g.in_c;
@@ -117,33 +252,11 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
                 g.pad_left == 0 && g.in_h == g.out_h && g.in_w == g.out_w;
   // About 32 KiB of GEMM rows per chunk: they stay in L1 while each weight tile passes.
   a.chunk_pixels = std::clamp(8192 / a.k / 24 * 24, 24, 960);
-  const int n_blocks = (g.out_c + 15) / 16;
-  const int channels = n_blocks * 16;
-  impl->weights = MakeAlignedArray<float>(static_cast<size_t>(channels) * a.k);
-  impl->bias = MakeAlignedArray<float>(channels);
-  if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kConvOp);
-  if (alpha != nullptr) {
-    impl->alpha = MakeAlignedArray<float>(channels);
-    if (impl->alpha == nullptr) return InternalError("{}: out of memory", kConvOp);
-    for (int oc = 0; oc < g.out_c; ++oc) impl->alpha[oc] = alpha->as<const float>()[alpha->num_elements() == 1 ? 0 : oc];
-  }
   impl->has_residual = epilogue.residual != nullptr;
-  // Weight tile t (64 channels, fewer in the last): [k][width_t], starting at t * 64 * k.
-  const float* w = filter.as<const float>();
-  for (int oc = 0; oc < g.out_c; ++oc) {
-    const int tile = oc / f32conv::kTileChannels, col = oc % f32conv::kTileChannels;
-    const int width = std::min(f32conv::kTileChannels, (n_blocks - tile * 4) * 16);
-    float* dst = impl->weights.get() + static_cast<int64_t>(tile) * f32conv::kTileChannels * a.k;
-    for (int k = 0; k < a.k; ++k) dst[static_cast<int64_t>(k) * width + col] = w[static_cast<int64_t>(oc) * a.k + k];
-    impl->bias[oc] = bias != nullptr ? bias->as<const float>()[oc] : 0.0f;
-  }
   ActivationBounds(p.activation, &a.act_min, &a.act_max);
-  a.weights = impl->weights.get();
-  a.bias = impl->bias.get();
-  a.prelu_alpha = impl->alpha.get();
+  EP_RETURN_IF_ERROR(variant->pack_gemm(filter, bias, alpha, *impl));
   if (!a.pointwise) impl->scratch_floats = static_cast<int64_t>(a.chunk_pixels) * a.k;
   impl->work = static_cast<int64_t>(g.batches) * g.out_h * g.out_w;
-  impl->grain = n_blocks >= 4 ? 6 : 8;  // the micro-tile height (conv_f32_avx512.cc)
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
   auto conv = std::unique_ptr<ConvF32>(new ConvF32());
@@ -154,7 +267,8 @@ Result<std::unique_ptr<ConvF32>> ConvF32::Create(const TensorView& input, const 
 
 Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& input, const TensorView& filter,
                                                           const TensorView* bias, const TensorView& output,
-                                                          const ConvParams& p, int num_parts) {
+                                                          const ConvParams& p, int num_parts, Isa cap) {
+  EP_ASSIGN_OR_RETURN(const ConvF32Variant* variant, Choose(kDepthwiseOp, cap));
   f32conv::Geometry g{};
   EP_RETURN_IF_ERROR(MakeGeometry(kDepthwiseOp, input, filter, bias, output, p, num_parts, &g));
   if (filter.shape[0] != 1 || filter.shape[3] != g.in_c || g.out_c != g.in_c)
@@ -164,30 +278,11 @@ Result<std::unique_ptr<ConvF32>> ConvF32::CreateDepthwise(const TensorView& inpu
   auto impl = std::make_unique<Impl>();
   impl->op = kDepthwiseOp;
   impl->depthwise = true;
+  impl->variant = variant;
   f32conv::DepthwiseArgs& a = impl->dw;
   a.g = g;
-  a.c_blocks = (g.in_c + 15) / 16;
-  const int taps = g.k_h * g.k_w;
-  impl->weights = MakeAlignedArray<float>(static_cast<size_t>(a.c_blocks) * taps * 16);
-  impl->bias = MakeAlignedArray<float>(static_cast<size_t>(a.c_blocks) * 16);
-  if (impl->weights == nullptr || impl->bias == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
-  const float* w = filter.as<const float>();
-  for (int c = 0; c < g.in_c; ++c) {
-    for (int t = 0; t < taps; ++t)
-      impl->weights[(static_cast<int64_t>(c / 16) * taps + t) * 16 + c % 16] = w[static_cast<int64_t>(t) * g.in_c + c];
-    impl->bias[c] = bias != nullptr ? bias->as<const float>()[c] : 0.0f;
-  }
   ActivationBounds(p.activation, &a.act_min, &a.act_max);
-  a.weights = impl->weights.get();
-  a.bias = impl->bias.get();
-  // Every column a tile reads: the image after pad_left zero columns, then
-  // zeros up to the last output's window end.
-  a.padded_w = std::max(g.pad_left + g.in_w, (g.out_w - 1) * g.stride_w + (g.k_w - 1) * g.dil_w + 1);
-  const int64_t row_floats = static_cast<int64_t>(a.c_blocks) * a.padded_w * 16;
-  impl->zero_row = MakeAlignedArray<float>(static_cast<size_t>(row_floats));  // zeroed
-  if (impl->zero_row == nullptr) return InternalError("{}: out of memory", kDepthwiseOp);
-  a.zero_row = impl->zero_row.get();
-  impl->scratch_floats = static_cast<int64_t>(g.k_h) * row_floats;
+  EP_RETURN_IF_ERROR(variant->pack_depthwise(filter, bias, *impl));
   impl->work = static_cast<int64_t>(g.batches) * g.out_h;
   impl->input_shape = input.shape;
   impl->output_shape = output.shape;
@@ -222,9 +317,9 @@ Status ConvF32::RunPart(const TensorView& input, const TensorView& output, int p
     return InvalidArgumentError("{}: part {} was given no scratch memory", impl.op, part);
   float* scratch = reinterpret_cast<float*>(scratch_bytes);
   if (impl.depthwise) {
-    f32conv::DepthwiseRows(impl.dw, input.as<const float>(), output.as<float>(), begin, end, scratch);
+    impl.variant->depthwise(impl.dw, input.as<const float>(), output.as<float>(), begin, end, scratch);
   } else {
-    f32conv::GemmPixels(impl.gemm, input.as<const float>(), output.as<float>(),
+    impl.variant->gemm(impl.gemm, input.as<const float>(), output.as<float>(),
                         residual != nullptr ? residual->as<const float>() : nullptr, begin, end, scratch);
   }
   return OkStatus();

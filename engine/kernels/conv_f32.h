@@ -1,7 +1,14 @@
 // fp32 CONV_2D and DEPTHWISE_CONV_2D (NHWC, constant fp32 weights and bias)
-// on our AVX-512 kernels. Written by the engine work (not part of kernels.h):
+// on our kernels. Written by the engine work (not part of kernels.h):
 // Debian's 2022 XNNPACK runs them on load-bound 7x16 GEMM and unrolled
 // depthwise kernels that take up to 2x LiteRT's time (docs/benchmarks.md).
+//
+// Variants, chosen at Create under an ISA cap (engine/cpu/cpu_features.h):
+// "avx512" (16 lanes, 6x64 GEMM tile), "avx2" (AVX2 + FMA, 8 lanes, 6x16)
+// and "generic" (portable C++, what other CPUs run and the reference the
+// others are tested against). Each packs the weights in its own layout; all
+// sum in the same order (below), so their outputs differ by rounding only.
+// What follows describes the SIMD variants.
 //
 // Depthwise (depth multiplier 1): direct, 16 channels x up to 8 output pixels
 // of a row in registers; each loaded input pixel feeds every tap that reads
@@ -19,15 +26,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "core/status.h"
+#include "engine/cpu/cpu_features.h"
 #include "engine/kernels/kernels.h"
 #include "engine/tensor_view.h"
 
 namespace edgepipe::engine::kernels {
 
-// True when the CPU has AVX512F (the kernels' only code path); Create fails otherwise.
-bool ConvF32Supported();
+// Whether the variant chosen under `cap` beats Debian's XNNPACK (the SIMD
+// ones; generic does not), so the engine should try it first.
+bool ConvF32AheadOfXnnpack(Isa cap);
 
 // Ops fused after a CONV_2D: output = prelu(act(conv + bias + residual)),
 // where act is ConvParams::activation.
@@ -46,12 +56,16 @@ class ConvF32 {
   static Result<std::unique_ptr<ConvF32>> Create(const TensorView& input, const TensorView& filter,
                                                  const TensorView* bias, const TensorView& output,
                                                  const ConvParams& params, int num_parts = 1,
-                                                 const ConvF32Epilogue& epilogue = {});
+                                                 const ConvF32Epilogue& epilogue = {}, Isa cap = EnvIsaCap());
   // DEPTHWISE_CONV_2D with depth multiplier 1: filter [1, KH, KW, C].
   static Result<std::unique_ptr<ConvF32>> CreateDepthwise(const TensorView& input, const TensorView& filter,
                                                           const TensorView* bias, const TensorView& output,
-                                                          const ConvParams& params, int num_parts = 1);
+                                                          const ConvParams& params, int num_parts = 1,
+                                                          Isa cap = EnvIsaCap());
   ~ConvF32();
+
+  // The chosen variant: "generic", "avx2" or "avx512".
+  std::string_view variant() const;
 
   // The work is split into num_parts independent parts; parts may run
   // concurrently, each with its own scratch of scratch_bytes_per_part() bytes

@@ -1,17 +1,19 @@
-// The AVX-512 hot loops of conv_f32.h. This is the only file built with
-// -mavx512f -mfma (engine/CMakeLists.txt); it is called only after
-// ConvF32Supported(). Keep it free of shared inline code (std containers,
-// std::min, fmt, kernel_util.h): see conv_f32_impl.h.
+// The AVX-512 variant of conv_f32.h. This is the only file built with
+// -mavx512f -mfma (engine/CMakeLists.txt); it runs only when the variant
+// table in conv_f32.cc chose it. Keep it free of shared inline code (std
+// containers, std::min/std::fill, fmt, kernel_util.h): see conv_f32_impl.h.
 #include <immintrin.h>
-
-#include <algorithm>
 
 #include <cstdint>
 
 #include "engine/kernels/conv_f32_impl.h"
 
-namespace edgepipe::engine::kernels::f32conv {
+namespace edgepipe::engine::kernels::f32conv::avx512 {
 namespace {
+
+inline void ZeroFill(float* begin, float* end) {
+  for (float* p = begin; p < end; ++p) *p = 0.0f;
+}
 
 inline int Min(int a, int b) { return a < b ? a : b; }
 inline __mmask16 LaneMask(int lanes) { return lanes >= 16 ? __mmask16(0xffff) : __mmask16((1u << lanes) - 1); }
@@ -110,9 +112,8 @@ void DepthwiseRowsFixed(const DepthwiseArgs& a, const float* input, float* outpu
   for (int slot = 0; slot < K; ++slot)
     for (int cb = 0; cb < a.c_blocks; ++cb) {
       float* block = scratch + slot * row_floats + static_cast<int64_t>(cb) * a.padded_w * 16;
-      std::fill(block, block + static_cast<int64_t>(g.pad_left) * 16, 0.0f);
-      std::fill(block + static_cast<int64_t>(g.pad_left + g.in_w) * 16, block + static_cast<int64_t>(a.padded_w) * 16,
-                0.0f);
+      ZeroFill(block, block + static_cast<int64_t>(g.pad_left) * 16);
+      ZeroFill(block + static_cast<int64_t>(g.pad_left + g.in_w) * 16, block + static_cast<int64_t>(a.padded_w) * 16);
     }
   int64_t held[K];  // flattened input row (b * in_h + iy) in each ring slot
   for (int i = 0; i < K; ++i) held[i] = -1;
@@ -419,4 +420,4 @@ void GemmPixels(const GemmArgs& a, const float* input, float* output, const floa
   }
 }
 
-}  // namespace edgepipe::engine::kernels::f32conv
+}  // namespace edgepipe::engine::kernels::f32conv::avx512

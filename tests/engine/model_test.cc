@@ -212,5 +212,33 @@ TEST(ModelTest, SignaturesAreRead) {
   EXPECT_EQ((*model)->signatures()[0].key, "serving_default");
 }
 
+TEST(ModelTest, SequenceLstmOptionsAndIntermediatesAreRead) {
+  const std::string path = edgepipe::testing::ModelPath("zoo/keras_lstm_mnist_ptq.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(path);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const OperatorInfo* lstm = nullptr;
+  for (const OperatorInfo& op : (*model)->operators())
+    if (op.builtin_code == builtin::kUnidirectionalSequenceLstm) lstm = &op;
+  ASSERT_NE(lstm, nullptr);
+  EXPECT_EQ(lstm->name, "UNIDIRECTIONAL_SEQUENCE_LSTM");
+  EXPECT_EQ(lstm->inputs.size(), 24u);
+  // Keras' conversion: tanh, cell clip 10, no projection clip, batch major.
+  EXPECT_EQ(lstm->options.activation, Activation::kTanh);
+  EXPECT_EQ(lstm->options.cell_clip, 10.0f);
+  EXPECT_EQ(lstm->options.proj_clip, 0.0f);
+  EXPECT_FALSE(lstm->options.time_major);
+  EXPECT_FALSE(lstm->options.diagonal_recurrent_tensors);
+  // Five intermediates (the 8x8_16 integer LSTM); the last carries the hidden
+  // state's quantization, which equals the output's here (no projection).
+  ASSERT_EQ(lstm->intermediates.size(), 5u);
+  const TensorInfo& hidden = (*model)->tensors()[lstm->intermediates[4]];
+  const TensorInfo& output = (*model)->tensors()[lstm->outputs[0]];
+  EXPECT_EQ(hidden.name, "effective_hidden_scale_intermediate");
+  ASSERT_EQ(hidden.quant.scale.size(), 1u);
+  EXPECT_EQ(hidden.quant.scale, output.quant.scale);
+  EXPECT_EQ(hidden.quant.zero_point, output.quant.zero_point);
+}
+
 }  // namespace
 }  // namespace edgepipe::engine

@@ -1,11 +1,16 @@
-// The AVX-512 fp32 CONV_2D and DEPTHWISE_CONV_2D against plain reference loops
-// (TFLite's reference_ops::Conv / DepthwiseConv, accumulated in double). The
-// kernels sum in another order with fused multiply-adds, so each element may
-// differ by a few float ulps of the sum of the absolute products.
+// Every variant of the fp32 CONV_2D and DEPTHWISE_CONV_2D the host runs
+// (generic, avx2, avx512: each created under the ISA cap that selects it)
+// against plain reference loops (TFLite's reference_ops::Conv /
+// DepthwiseConv, accumulated in double). The kernels sum in another order
+// with fused multiply-adds, so each element may differ by a few float ulps of
+// the sum of the absolute products.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "engine/kernels/conv_f32.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -90,8 +95,38 @@ Expected Reference(const TensorView& in, const TensorView& filter, const TensorV
   return e;
 }
 
-void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts) {
-  SCOPED_TRACE(::testing::Message() << (depthwise ? "depthwise " : "conv ") << "n=" << k.n << " " << k.h << "x"
+// One ISA cap per distinct variant the host runs, lowest first.
+std::vector<Isa> HostVariantCaps() {
+  std::vector<Isa> caps;
+  std::vector<std::string> seen;
+  TestTensor in = Output(DType::kFloat32, {1, 1, 1, 1}, "input");
+  TestTensor filter = Output(DType::kFloat32, {1, 1, 1, 1}, "filter");
+  TestTensor out = Output(DType::kFloat32, {1, 1, 1, 1}, "output");
+  for (Isa isa : ArchIsas()) {
+    if (!CpuRunsIsa(HostCpu(), isa)) continue;
+    auto conv = ConvF32::Create(in, filter, nullptr, out, {}, 1, {}, isa);
+    if (!conv.ok()) continue;  // the tests below then fail on Create
+    const std::string name((*conv)->variant());
+    if (std::find(seen.begin(), seen.end(), name) == seen.end()) seen.push_back(name), caps.push_back(isa);
+  }
+  return caps;
+}
+
+// Runs the parts last to first (each must depend only on its own range),
+// each with scratch full of garbage.
+Status RunPartsBackwards(ConvF32& conv, const TensorView& in, const TensorView& out, const TensorView* residual) {
+  std::vector<std::byte> scratch(conv.scratch_bytes_per_part() + 64);
+  auto* aligned = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+  for (int part = conv.num_parts() - 1; part >= 0; --part) {
+    std::memset(scratch.data(), 0x7f + part, scratch.size());  // large finite floats or NaNs
+    EP_RETURN_IF_ERROR(conv.RunPart(in, out, part, aligned, residual));
+  }
+  return OkStatus();
+}
+
+void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts, Isa cap) {
+  SCOPED_TRACE(::testing::Message() << "cap " << IsaName(cap) << ": " << (depthwise ? "depthwise " : "conv ")
+                                    << "n=" << k.n << " " << k.h << "x"
                                     << k.w << "x" << k.cin << " -> " << k.cout << " k=" << k.kh << "x" << k.kw
                                     << " s=" << k.stride_h << "," << k.stride_w << " d=" << k.dil
                                     << " same=" << k.same << " act=" << static_cast<int>(k.act)
@@ -128,10 +163,12 @@ void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts) {
   ConvF32Epilogue epilogue;
   if (k.residual) epilogue.residual = &residual.view;
   if (k.prelu_slopes > 0) epilogue.prelu_alpha = &alpha.view;
-  auto conv = depthwise ? ConvF32::CreateDepthwise(in, filter, b, out, p, num_parts)
-                        : ConvF32::Create(in, filter, b, out, p, num_parts, epilogue);
+  auto conv = depthwise ? ConvF32::CreateDepthwise(in, filter, b, out, p, num_parts, cap)
+                        : ConvF32::Create(in, filter, b, out, p, num_parts, epilogue, cap);
   ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-  ASSERT_TRUE((*conv)->Run(in, out, epilogue.residual).ok());
+  const Status run = num_parts > 1 ? RunPartsBackwards(**conv, in, out, epilogue.residual)
+                                   : (*conv)->Run(in, out, epilogue.residual);
+  ASSERT_TRUE(run.ok()) << run.ToString();
   const Expected want = Reference(in, filter, b, out, p, depthwise, epilogue);
   const std::vector<float> got = out.Values<float>();
   ASSERT_EQ(got.size(), want.value.size());
@@ -147,15 +184,47 @@ void RunCase(const Case& k, bool depthwise, std::mt19937& rng, int num_parts) {
 
 class ConvF32Test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!ConvF32Supported()) GTEST_SKIP() << "no AVX512F on this CPU";
+  // Each case on each variant the host runs.
+  static void RunCases(std::span<const Case> cases, bool depthwise, unsigned seed, int parts_cycle = 1) {
+    for (Isa cap : HostVariantCaps()) {
+      std::mt19937 rng(seed);
+      for (size_t i = 0; i < cases.size(); ++i)
+        RunCase(cases[i], depthwise, rng, 1 + static_cast<int>(i) % parts_cycle, cap);
+    }
   }
 };
 
 using A = FusedActivation;
 
+TEST_F(ConvF32Test, EachCapChoosesItsVariant) {
+  TestTensor in = Output(DType::kFloat32, {1, 3, 3, 4}, "input");
+  TestTensor filter = Output(DType::kFloat32, {4, 1, 1, 4}, "filter");
+  TestTensor dw_filter = Output(DType::kFloat32, {1, 3, 3, 4}, "filter");
+  TestTensor out = Output(DType::kFloat32, {1, 3, 3, 4}, "output");
+  ConvParams same;
+  same.same_padding = true;
+  int checked = 0;
+  for (Isa cap : ArchIsas()) {
+    if (!CpuRunsIsa(HostCpu(), cap)) continue;
+    std::string want = "generic";
+#if defined(__x86_64__)
+    if (cap == Isa::kAvx2 || cap == Isa::kAvxVnni) want = "avx2";
+    if (cap == Isa::kAvx512) want = "avx512";
+#endif
+    auto conv = ConvF32::Create(in, filter, nullptr, out, {}, 1, {}, cap);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    EXPECT_EQ((*conv)->variant(), want) << IsaName(cap);
+    auto dw = ConvF32::CreateDepthwise(in, dw_filter, nullptr, out, same, 1, cap);
+    ASSERT_TRUE(dw.ok()) << dw.status().ToString();
+    EXPECT_EQ((*dw)->variant(), want) << IsaName(cap);
+    EXPECT_EQ(ConvF32AheadOfXnnpack(cap), want != "generic") << IsaName(cap);
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+  EXPECT_GE(HostVariantCaps().size(), 1u);
+}
+
 TEST_F(ConvF32Test, DepthwiseUnrolledSizes) {
-  std::mt19937 rng(1);
   // 3x3 / 5x5 at strides 1 and 2 (the unrolled kernels): widths below, at and
   // off the 8-pixel tile, channels off the 16-lane block, both paddings.
   const Case cases[] = {
@@ -166,22 +235,20 @@ TEST_F(ConvF32Test, DepthwiseUnrolledSizes) {
       {1, 3, 3, 40, 0, 3, 3, 1, 1, 1, true, A::kNone},      {1, 5, 2, 1, 0, 5, 5, 2, 2, 1, true, A::kNone},
       {1, 23, 17, 33, 0, 5, 5, 1, 1, 1, false, A::kRelu6},  {1, 16, 16, 88, 0, 3, 3, 2, 2, 1, true, A::kNone},
   };
-  for (const Case& c : cases) RunCase(c, /*depthwise=*/true, rng, 1);
+  RunCases(cases, /*depthwise=*/true, 1);
 }
 
 TEST_F(ConvF32Test, DepthwiseGenericSizesAndDilation) {
-  std::mt19937 rng(2);
   const Case cases[] = {
       {1, 11, 13, 20, 0, 7, 7, 1, 1, 1, true, A::kNone},  {1, 12, 10, 16, 0, 3, 5, 1, 2, 1, true, A::kRelu},
       {1, 15, 15, 9, 0, 3, 3, 1, 1, 2, true, A::kNone},   {1, 15, 14, 18, 0, 3, 3, 2, 2, 2, false, A::kRelu6},
       {1, 8, 8, 31, 0, 1, 1, 1, 1, 1, true, A::kNone},    {1, 9, 9, 16, 0, 3, 3, 3, 3, 1, true, A::kNone},
       {1, 6, 6, 8, 0, 2, 2, 2, 2, 1, false, A::kNone, /*with_bias=*/false},
   };
-  for (const Case& c : cases) RunCase(c, /*depthwise=*/true, rng, 1);
+  RunCases(cases, /*depthwise=*/true, 2);
 }
 
 TEST_F(ConvF32Test, PointwiseShapes) {
-  std::mt19937 rng(3);
   // Channel counts on and off the 16/64 tiles, pixel counts off the 6/8-row micro-tiles.
   const Case cases[] = {
       {1, 96, 96, 32, 32, 1, 1, 1, 1, 1, true, A::kNone},    {1, 48, 48, 32, 64, 1, 1, 1, 1, 1, true, A::kNone},
@@ -191,11 +258,10 @@ TEST_F(ConvF32Test, PointwiseShapes) {
       {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, A::kNone},        {1, 13, 3, 42, 48, 1, 1, 1, 1, 1, true, A::kRelu},
       {1, 5, 7, 300, 80, 1, 1, 1, 1, 1, true, A::kNone},     {1, 10, 10, 16, 130, 1, 1, 1, 1, 1, true, A::kNone},
   };
-  for (const Case& c : cases) RunCase(c, /*depthwise=*/false, rng, 1);
+  RunCases(cases, /*depthwise=*/false, 3);
 }
 
 TEST_F(ConvF32Test, GeneralShapesWithPaddingAndStride) {
-  std::mt19937 rng(4);
   const Case cases[] = {
       {1, 192, 192, 3, 32, 5, 5, 2, 2, 1, true, A::kNone},  {1, 128, 128, 3, 24, 5, 5, 2, 2, 1, true, A::kRelu},
       {1, 15, 15, 3, 32, 3, 3, 2, 2, 1, true, A::kRelu6},   {1, 12, 9, 5, 19, 3, 3, 1, 1, 1, true, A::kNone},
@@ -203,23 +269,24 @@ TEST_F(ConvF32Test, GeneralShapesWithPaddingAndStride) {
       {1, 17, 17, 4, 40, 3, 3, 2, 2, 2, true, A::kNone},    {1, 8, 8, 33, 17, 2, 2, 2, 2, 1, false, A::kRelu6},
       {1, 9, 9, 30, 70, 1, 1, 2, 2, 1, true, A::kNone},     {1, 6, 6, 16, 16, 3, 3, 3, 3, 1, true, A::kNone},
   };
-  for (const Case& c : cases) RunCase(c, /*depthwise=*/false, rng, 1);
+  RunCases(cases, /*depthwise=*/false, 4);
 }
 
 TEST_F(ConvF32Test, PartsAndRandomShapes) {
-  std::mt19937 rng(5);
-  std::uniform_int_distribution<int> dim(1, 20), ch(1, 80), kd(1, 5), st(1, 2), bit(0, 1), act(0, 3);
-  for (int i = 0; i < 60; ++i) {
-    Case c{1, dim(rng), dim(rng), ch(rng), ch(rng), kd(rng), kd(rng), st(rng), st(rng), 1, bit(rng) == 1,
-           static_cast<FusedActivation>(act(rng)), bit(rng) == 1};
-    if (bit(rng) == 1) c.kw = c.kh, c.stride_w = c.stride_h;  // the unrolled depthwise kernels want square ones
-    if (!c.same && (c.h < c.kh || c.w < c.kw)) c.same = true;
-    RunCase(c, /*depthwise=*/i % 2 == 0, rng, 1 + i % 3);
+  for (Isa cap : HostVariantCaps()) {
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> dim(1, 20), ch(1, 80), kd(1, 5), st(1, 2), bit(0, 1), act(0, 3);
+    for (int i = 0; i < 60; ++i) {
+      Case c{1, dim(rng), dim(rng), ch(rng), ch(rng), kd(rng), kd(rng), st(rng), st(rng), 1, bit(rng) == 1,
+             static_cast<FusedActivation>(act(rng)), bit(rng) == 1};
+      if (bit(rng) == 1) c.kw = c.kh, c.stride_w = c.stride_h;  // the unrolled depthwise kernels want square ones
+      if (!c.same && (c.h < c.kh || c.w < c.kw)) c.same = true;
+      RunCase(c, /*depthwise=*/i % 2 == 0, rng, 1 + i % 3, cap);
+    }
   }
 }
 
 TEST_F(ConvF32Test, FusedAddAndPrelu) {
-  std::mt19937 rng(6);
   // residual and/or PRELU (per channel or one slope), with and without a clamp in between.
   const Case cases[] = {
       {1, 96, 96, 32, 32, 1, 1, 1, 1, 1, true, A::kNone, true, true, 32},
@@ -230,7 +297,7 @@ TEST_F(ConvF32Test, FusedAddAndPrelu) {
       {1, 40, 40, 3, 32, 5, 5, 2, 2, 1, true, A::kNone, true, false, 32},
       {2, 11, 10, 6, 19, 3, 3, 1, 1, 1, true, A::kRelu, true, true, 0},
   };
-  for (int i = 0; i < static_cast<int>(std::size(cases)); ++i) RunCase(cases[i], /*depthwise=*/false, rng, 1 + i % 2);
+  RunCases(cases, /*depthwise=*/false, 6, /*parts_cycle=*/2);
 }
 
 TEST_F(ConvF32Test, RejectsMismatchedShapes) {

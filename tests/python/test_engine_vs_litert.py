@@ -1,7 +1,9 @@
 """edgepipe's TFLite engine against the reference runtime (ai-edge-litert).
 
-Every model in ../shared/models runs in both on the same inputs (real images
-from ../shared/media and random tensors) and the outputs are compared:
+Every model in ../shared/models and ../shared/models/zoo runs in both on the
+same inputs (real images from ../shared/media and random tensors) and the
+outputs are compared (a zoo model LiteRT cannot run is named in
+ZOO_CHECKED_ELSEWHERE; one our engine cannot load yet in NEEDS_MEDIAPIPE_OPS):
   - float32 outputs: within 1e-4, absolute or relative;
   - quantized outputs: within one quantization step on >= 99.9 % of elements;
   - classifiers: identical top-5; traffic_model: identical detections, with
@@ -29,7 +31,35 @@ if not MODELS.is_dir():
 edgepipe = pytest.importorskip("edgepipe", reason="build the _edgepipe module and set PYTHONPATH")
 litert = pytest.importorskip("ai_edge_litert.interpreter", reason="pip install ai-edge-litert")
 
-MODEL_FILES = sorted(p.name for p in MODELS.glob("*.tflite"))
+ZOO = MODELS / "zoo"
+# zoo/ models LiteRT itself cannot run (custom ops it lacks): nothing to
+# compare against here, so each is named with the test that checks it instead.
+ZOO_CHECKED_ELSEWHERE = {
+    "face_landmark_with_attention.tflite":
+        "LiteRT lacks MediaPipe's Landmarks2TransformMatrix / TransformTensorBilinear / TransformLandmarks; "
+        "tests/python/test_mediapipe_zoo.py checks it against MediaPipe's FaceMesh",
+}
+# zoo/ models LiteRT runs but our engine cannot load yet (an op on a branch not
+# merged): compared all the same, as strict xfails, so that the name must be
+# removed here once the op lands. None at present (the MediaPipe ops selfie
+# segmentation needs are merged).
+NEEDS_MEDIAPIPE_OPS: set = set()
+
+ZOO_FILES = sorted(p.name for p in ZOO.glob("*.tflite"))
+
+
+def _zoo_param(name):
+    path = f"zoo/{name}"
+    if name in NEEDS_MEDIAPIPE_OPS:
+        return pytest.param(path, marks=pytest.mark.xfail(
+            strict=True, reason=f"{name} needs MediaPipe custom ops not merged yet (NEEDS_MEDIAPIPE_OPS)"))
+    return path
+
+
+# Model paths relative to MODELS: the top-level models, then every zoo model
+# that is not checked elsewhere.
+MODEL_FILES = (sorted(p.name for p in MODELS.glob("*.tflite")) +
+               [_zoo_param(n) for n in ZOO_FILES if n not in ZOO_CHECKED_ELSEWHERE])
 CLASSIFIERS = ["mobilenet_v1_0.25_128_quant.tflite", "mobilenet_v2_1.0_224_quant.tflite",
                "tf2_mobilenet_v2_1.0_224_ptq.tflite"]
 IMAGES = ["grace_hopper.bmp", "parrot.jpg", "face.jpg", "kite_and_cold.jpg"]
@@ -79,14 +109,14 @@ def run_both(ours, ref, inputs):
     return our_out, ref_out
 
 
-def assert_close(model_name, index, ours, ref, detail):
+def assert_close(model_name, index, ours, ref, detail, float_tolerance=1e-4):
     assert ours.shape == ref.shape, f"{model_name} output {index}: shape {ours.shape} vs {ref.shape}"
     assert ours.dtype == ref.dtype, f"{model_name} output {index}: dtype {ours.dtype} vs {ref.dtype}"
     if ref.dtype == np.float32:
         diff = np.abs(ours.astype(np.float64) - ref)
-        ok = (diff <= 1e-4) | (diff <= 1e-4 * np.abs(ref))
+        ok = (diff <= float_tolerance) | (diff <= float_tolerance * np.abs(ref))
         assert ok.all(), (f"{model_name} output {index}: {np.count_nonzero(~ok)} of {ok.size} elements "
-                          f"differ by more than 1e-4 (max {diff.max():.3g})")
+                          f"differ by more than {float_tolerance:g} (max {diff.max():.3g})")
     elif detail["quantization"][0] != 0.0:
         steps = np.abs(ours.astype(np.int64) - ref.astype(np.int64))
         within = np.mean(steps <= 1)
@@ -149,8 +179,13 @@ def test_every_kernel_variant_matches_litert(model_name, isa):
     assert used <= set(HOST_ISAS) | {"avx512-vnni"} or not used, used
     inputs = [random_input(d, rng) for d in ref.get_input_details()]
     our_out, ref_out = run_both(ours, ref, inputs)
+    # x86-64's baseline has no fused multiply-add: the generic fp32 conv rounds
+    # each product, where LiteRT's XNNPACK (and our SIMD variants) fuse it;
+    # palm's 30 convs then drift up to ~4e-4 on a few outputs.
+    no_fma = isa == "generic" and edgepipe.cpu_info()["arch"] == "x86_64"
     for i, detail in enumerate(ref.get_output_details()):
-        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail)
+        assert_close(f"{model_name} isa={isa}", i, our_out[i], ref_out[i], detail,
+                     float_tolerance=1e-3 if no_fma else 1e-4)
 
 
 def test_bad_isa_and_backend_names_are_errors():
@@ -246,3 +281,82 @@ def test_placements_describe_every_op():
     backends = {p["backend"] for p in placements}
     assert {"XNNPACK", "own-kernels", "folded"} <= backends, backends
     assert all(p["op_name"] for p in placements)
+
+
+# ------------------------------------------------------------- zoo/ bookkeeping
+
+
+def _param_value(param):
+    return param if isinstance(param, str) else param.values[0]
+
+
+def require_zoo():
+    if ZOO.is_dir():
+        return
+    if os.environ.get("EDGEPIPE_REQUIRE_SHARED") == "1":
+        pytest.fail(f"EDGEPIPE_REQUIRE_SHARED=1 but {ZOO} is missing")
+    pytest.skip(f"{ZOO} is absent (an older ../shared); skipping the zoo checks")
+
+
+def test_every_zoo_model_is_compared_or_listed():
+    """A model added to zoo/ is compared automatically; only the listed ones are not."""
+    require_zoo()
+    assert ZOO_FILES, f"{ZOO} holds no models"
+    compared = {_param_value(p) for p in MODEL_FILES}
+    for name in ZOO_FILES:
+        assert f"zoo/{name}" in compared or name in ZOO_CHECKED_ELSEWHERE, f"zoo/{name} is neither compared nor listed"
+    stale = (set(ZOO_CHECKED_ELSEWHERE) | NEEDS_MEDIAPIPE_OPS) - set(ZOO_FILES)
+    assert not stale, f"listed but not in {ZOO}: {sorted(stale)}"
+    assert not set(ZOO_CHECKED_ELSEWHERE) & NEEDS_MEDIAPIPE_OPS
+
+
+@pytest.mark.parametrize("name", sorted(ZOO_CHECKED_ELSEWHERE))
+def test_zoo_models_checked_elsewhere_really_defeat_litert(name):
+    """The exemption holds only while LiteRT cannot run the model."""
+    require_zoo()
+    with pytest.raises(Exception, match="custom op"):
+        litert.Interpreter(model_path=str(ZOO / name)).allocate_tensors()
+
+
+# ------------------------------------------------------------- the int8 LSTM
+
+
+def synthetic_digit():
+    """A 28x28 '7' in MNIST's style: white strokes on black, softened edges."""
+    image = np.zeros((28, 28), np.float32)
+    image[6:9, 7:21] = 1.0
+    for row in range(9, 24):
+        col = 20 - (row - 9) * 8 // 15
+        image[row, col - 1:col + 2] = 1.0
+    blurred = image.copy()
+    blurred[1:-1, 1:-1] = np.maximum(image[1:-1, 1:-1], 0.4 * (image[:-2, 1:-1] + image[2:, 1:-1]))
+    return (blurred * 255).clip(0, 255).astype(np.uint8)[None]
+
+
+def test_keras_lstm_int8_is_bit_exact_with_state_carried_over():
+    """UNIDIRECTIONAL_SEQUENCE_LSTM (int8 8x8_16) against LiteRT: the LSTM's own
+    output and the classifier's, exactly, over invocations that share the LSTM's
+    variable state (as LiteRT's do)."""
+    require_zoo()
+    path = str(ZOO / "keras_lstm_mnist_ptq.tflite")
+    ours = edgepipe.Interpreter(path, preserve_all_tensors=True)
+    ref = litert.Interpreter(model_path=path, experimental_preserve_all_tensors=True)
+    ref.allocate_tensors()
+    lstm_out = next(d["index"] for d in ref.get_tensor_details() if d["name"] == "tfl.unidirectional_sequence_lstm")
+    rng = np.random.default_rng(28)
+    inputs = [synthetic_digit(), rng.integers(0, 256, (1, 28, 28), endpoint=True).astype(np.uint8),
+              synthetic_digit(), ((rng.random((1, 28, 28)) > 0.8) * 255).astype(np.uint8)]
+    ref_outputs, ref_lstm = [], []
+    for k, x in enumerate(inputs):
+        our_out, ref_out = run_both(ours, ref, [x])
+        np.testing.assert_array_equal(ours.get_tensor(lstm_out), ref.get_tensor(lstm_out),
+                                      err_msg=f"LSTM output, invocation {k}")
+        np.testing.assert_array_equal(our_out[0], ref_out[0], err_msg=f"classifier output, invocation {k}")
+        ref_outputs.append(ref_out[0])
+        ref_lstm.append(ref.get_tensor(lstm_out).copy())
+    # The same digit twice gives a different LSTM output: the state did carry over.
+    assert not np.array_equal(ref_lstm[0], ref_lstm[2])
+    ours.reset_variable_tensors()
+    ours.set_input(0, inputs[0])
+    ours.invoke()
+    np.testing.assert_array_equal(ours.get_tensor(lstm_out), ref_lstm[0], err_msg="after reset_variable_tensors")
