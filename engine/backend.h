@@ -180,10 +180,12 @@ std::unique_ptr<Backend> MakeXnnpackBackend();
 class ThreadPool;
 Status CheckXnnpackRunsOn(ThreadPool& pool);
 std::unique_ptr<Backend> MakeOwnKernelBackend();
-// int8 (symmetric weights) and uint8 (asymmetric) CONV_2D and/or
-// DEPTHWISE_CONV_2D on our AVX512-VNNI kernels (placed before XNNPACK). Null
-// when neither is asked for or the CPU has no AVX512-VNNI.
-std::unique_ptr<Backend> MakeQ8ConvBackend(bool conv, bool depthwise);
+// int8 (symmetric weights) and uint8 (asymmetric) CONV_2D and
+// DEPTHWISE_CONV_2D on our kernels, each compiled with the variant the step's
+// ISA cap allows (engine/kernels/conv_q8.h, dwconv_q8.h). The default list
+// places it before XNNPACK only where those variants are faster
+// (kernels::ConvQ8AheadOfXnnpack, DepthwiseQ8AheadOfXnnpack).
+std::unique_ptr<Backend> MakeQ8ConvBackend(Isa cap);
 // fp32 CONV_2D and DEPTHWISE_CONV_2D on our kernels, each compiled with the
 // variant the step's ISA cap allows (engine/kernels/conv_f32.h). The default
 // list places it before XNNPACK only where that variant is faster

@@ -7,7 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "engine/kernels/conv_f32.h"
-#include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/conv_q8.h"
 #include "engine/kernels/dwconv_q8.h"
 #include "engine/op_versions.h"
 
@@ -15,9 +15,9 @@ namespace edgepipe::engine {
 namespace {
 
 const BackendFactory kFactories[] = {
-    {"own-conv-q8", "int8/uint8 CONV_2D and DEPTHWISE_CONV_2D on our kernels (engine/kernels/conv_int8_vnni.h, dwconv_q8.h)",
-     [](Isa) { return MakeQ8ConvBackend(true, true); },
-     [](Isa) { return kernels::ConvInt8VnniSupported() || kernels::DepthwiseQ8Supported(); }},
+    {"own-conv-q8", "int8/uint8 CONV_2D and DEPTHWISE_CONV_2D on our kernels (engine/kernels/conv_q8.h, dwconv_q8.h)",
+     MakeQ8ConvBackend,
+     [](Isa cap) { return kernels::ConvQ8AheadOfXnnpack(cap) || kernels::DepthwiseQ8AheadOfXnnpack(cap); }},
     {"own-conv-f32", "fp32 CONV_2D (+ fused ADD/PRELU) and DEPTHWISE_CONV_2D on our kernels (engine/kernels/conv_f32.h)",
      [](Isa) { return MakeF32ConvBackend(); }, kernels::ConvF32AheadOfXnnpack},
     {"XNNPACK", "XNNPACK subgraphs (Debian's libxnnpack), several ops per step",

@@ -1,6 +1,7 @@
-// The AVX512-VNNI hot loops of dwconv_q8.h, the only part of it built with
-// -mavx512f -mavx512bw -mavx512vnni (engine/CMakeLists.txt); called only after
-// DepthwiseQ8Supported(). Free of shared inline code, as conv_int8_vnni_avx512.cc.
+// The AVX512-VNNI variant of dwconv_q8.h, the only part of it built with
+// -mavx512f -mavx512bw -mavx512vnni (engine/CMakeLists.txt); dwconv_q8.cc
+// calls it only on CPUs that have them. Free of shared inline code, as
+// conv_q8_avx512.cc.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -11,7 +12,7 @@ namespace edgepipe::engine::kernels::dwq8 {
 namespace {
 
 // acc += u8 bytes of a x s8 bytes of b. Inline asm for the reason given in
-// conv_int8_vnni_avx512.cc: with the intrinsic GCC 12 copies accumulators
+// conv_q8_avx512.cc: with the intrinsic GCC 12 copies accumulators
 // around each vpdpbusd.
 inline void Dot4(__m512i& acc, __m512i a, __m512i b) { asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b)); }
 
@@ -109,7 +110,7 @@ void Tile(const DwArgs& a, const Geometry& geo, const uint8_t* base, const int8_
               _mm512_sub_epi32(acc[p][j], _mm512_loadu_si512(col0 + p * geo.p_step + geo.sum_off + j * geo.j_step));
     }
   }
-  // XNNPACK's fp32 requantization (see conv_int8_vnni_avx512.cc): float(acc) *
+  // XNNPACK's fp32 requantization (see conv_q8_avx512.cc): float(acc) *
   // scale, min with act_max - zero point, round to nearest even, then + zero
   // point with int16 saturation and the clamp in 8 bits.
   const __m512 max_less_zp = _mm512_set1_ps(static_cast<float>(a.act_max - a.output_zero_point));
@@ -303,7 +304,7 @@ void RunFlat(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t row
 
 }  // namespace
 
-void RunUnits(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t unit_begin, int64_t unit_end) {
+void RunAvx512(const DwArgs& a, const uint8_t* input, uint8_t* output, int64_t unit_begin, int64_t unit_end) {
   if (a.flat) {
     if (a.u8) {
       RunFlat<true>(a, input, output, unit_begin, unit_end);

@@ -1,17 +1,22 @@
-// Internal interface between dwconv_q8.cc (portable: validation, packing) and
-// dwconv_q8_avx512.cc (the only file compiled with AVX-512 flags). Plain data
-// only, for the reason given in conv_int8_vnni_impl.h.
+// Internal interface between dwconv_q8.cc (portable: validation, the variant
+// table, each variant's packing) and the variants' hot loops:
+// dwconv_q8_generic.cc and, in x86-64 builds, dwconv_q8_{avx2,avx512}.cc (each
+// the only file compiled with its ISA's flags). Plain data and declarations
+// only, for the reason given in conv_q8_impl.h.
 #pragma once
 
 #include <cstdint>
 
 namespace edgepipe::engine::kernels::dwq8 {
 
+// The avx512 variant (the rest of this comment and DwArgs' fields up to
+// pad_value are its; the int16 variants' layout follows DwArgs).
 inline constexpr int kBlock = 64;  // channels per block: one zmm of bytes
 // Column groups of one segment of an output row live in a stack buffer of this
 // size (half of Zen 5's 48 KiB L1D: the input rows and weights stay in too).
 inline constexpr int kScratchBytes = 24576;
 inline constexpr int kMaxKernelHeight = 32;
+inline constexpr int kMaxInt16Taps = 1024;  // avx2: tap pointers per pixel, on the stack
 
 // Layout, for a block of 64 channels: vpdpbusd works within 128-bit lanes, and
 // unpacking 4 rows of bytes (epi8 then epi16 unpacks) leaves, in vector j of
@@ -52,10 +57,27 @@ struct DwArgs {
   const uint32_t* sum_weights;  // [groups]: bytes filter_zp - 128 for the group's real rows, 0 past k_h (uint8)
   int32_t output_zero_point, act_min, act_max;
   uint8_t pad_value;  // the input zero point's byte
+  // The int16 variants (avx2, generic): acc = bias + sum over taps of
+  // (x - input zero point) (w - filter zero point), exact in int32; padded
+  // taps read pad_pixel (channels + 16 bytes of the input zero point), which
+  // then adds 0. avx2 multiplies x itself, its bias holding the input zero
+  // point's term, -zp * sum(w - filter zero point). avx2: weights int16 [ceil(C / 16)][ceil(taps / 2)][2][16],
+  // taps 2t and 2t + 1 interleaved as vpunpck{l,h}wd leave them (vector 0:
+  // channels 0-3 and 8-11, vector 1: 4-7 and 12-15), bias and scale
+  // [ceil(C / 16)][16] in that accumulator order; generic: weights [taps][C],
+  // bias and scale [C]. n_blocks is 1 (a unit is an output row).
+  int32_t input_zero_point;
+  const uint8_t* pad_pixel;
 };
 
-// Computes units [unit_begin, unit_end), unit u = (output row u / n_blocks of
+// Compute units [unit_begin, unit_end), unit u = (output row u / n_blocks of
 // the flattened N*OH rows, channel block u % n_blocks).
-void RunUnits(const DwArgs& args, const uint8_t* input, uint8_t* output, int64_t unit_begin, int64_t unit_end);
+using RunFn = void (*)(const DwArgs& args, const uint8_t* input, uint8_t* output, int64_t unit_begin,
+                       int64_t unit_end);
+void RunGeneric(const DwArgs&, const uint8_t*, uint8_t*, int64_t, int64_t);
+#if defined(__x86_64__)
+void RunAvx2(const DwArgs&, const uint8_t*, uint8_t*, int64_t, int64_t);
+void RunAvx512(const DwArgs&, const uint8_t*, uint8_t*, int64_t, int64_t);
+#endif
 
 }  // namespace edgepipe::engine::kernels::dwq8

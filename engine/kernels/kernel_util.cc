@@ -197,11 +197,6 @@ Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& inp
   return padding;
 }
 
-bool CpuHasAvx512Vnni() {
-  const CpuFeatures& cpu = HostCpu();
-  return cpu.avx512f && cpu.avx512bw && cpu.avx512vnni;
-}
-
 Status Check8BitConvOperands(std::string_view op, const TensorView& input, const TensorView& filter,
                              const TensorView& output) {
   if (input.dtype != DType::kInt8 && input.dtype != DType::kUInt8)

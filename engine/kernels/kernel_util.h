@@ -107,9 +107,6 @@ struct ConvPadding {
 Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& input, int32_t kernel_h, int32_t kernel_w,
                                       const ConvParams& params, const TensorView& output);
 
-// Whether the CPU has AVX512 F, BW and VNNI: what the 8-bit conv kernels need.
-bool CpuHasAvx512Vnni();
-
 // The operands of an 8-bit conv kernel: input, filter and output 4-D and all
 // int8 or all uint8, the filter's data present.
 Status Check8BitConvOperands(std::string_view op, const TensorView& input, const TensorView& filter,

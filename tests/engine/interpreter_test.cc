@@ -12,7 +12,7 @@
 #include "engine/backend_registry.h"
 #include "engine/op_versions.h"
 #include "engine/kernels/conv_f32.h"
-#include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/conv_q8.h"
 #include "engine/kernels/dwconv_q8.h"
 #include "engine/threading/thread_pool.h"
 #include "tests/engine/test_models.h"

@@ -1,9 +1,11 @@
-// The AVX512-VNNI 8-bit DEPTHWISE_CONV_2D against a plain reference loop,
+// Every variant of the 8-bit DEPTHWISE_CONV_2D this CPU runs (dwconv_q8.h)
+// against a plain reference loop,
 // element by element (must be identical): TFLite's reference depthwise conv
 // (int8 per-channel, uint8 with the filter zero point) with XNNPACK's fp32
 // requantization, plus a hand-computed uint8 case.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 #include <type_traits>
@@ -111,20 +113,28 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   p.same_padding = k.same;
   p.activation = k.act;
   const TensorView* b = k.with_bias ? &bias.view : nullptr;
-  auto conv = DepthwiseConvQ8::Create(in, filter, b, out, p, num_parts);
-  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-  // Parts last to first: a part writing outside its own outputs would then
-  // clobber what another part wrote before.
-  for (int part = (*conv)->num_parts() - 1; part >= 0; --part) ASSERT_TRUE((*conv)->RunPart(in, out, part).ok());
   const std::vector<T> want = Reference<T>(in, filter, b, out, p);
-  const std::vector<T> got = out.Values<T>();
-  ASSERT_EQ(got.size(), want.size());
-  int mismatches = 0;
-  for (size_t i = 0; i < want.size(); ++i)
-    if (got[i] != want[i] && ++mismatches <= 5)
-      ADD_FAILURE() << "element " << i << " (channel " << i % k.c << "): got " << int(got[i]) << ", want "
-                    << int(want[i]);
-  EXPECT_EQ(mismatches, 0);
+  for (Isa isa : DepthwiseConvQ8::HostIsas()) {
+    SCOPED_TRACE(::testing::Message() << "variant " << IsaName(isa));
+    auto conv = DepthwiseConvQ8::Create(in, filter, b, out, p, num_parts, isa);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    EXPECT_EQ((*conv)->variant(), IsaName(isa));
+    std::memset(out.view.data, 0x33, out.view.num_bytes());
+    // Parts last to first: a part writing outside its own outputs would then
+    // clobber what another part wrote before.
+    for (int part = (*conv)->num_parts() - 1; part >= 0; --part) {
+      const Status s = (*conv)->RunPart(in, out, part);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    const std::vector<T> got = out.Values<T>();
+    ASSERT_EQ(got.size(), want.size());
+    int mismatches = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      if (got[i] != want[i] && ++mismatches <= 5)
+        ADD_FAILURE() << "element " << i << " (channel " << i % k.c << "): got " << int(got[i]) << ", want "
+                      << int(want[i]);
+    EXPECT_EQ(mismatches, 0);
+  }
   // The comparison means something only if the outputs are not all clamped.
   if (want.size() >= 256 && k.out_scale_mul == 1.0f &&
       (k.act == FusedActivation::kNone || k.act == FusedActivation::kRelu)) {
@@ -145,12 +155,14 @@ void RunCase(const Case& k, std::mt19937& rng, int num_parts = 1) {
   }
 }
 
-class DepthwiseConvQ8Test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!DepthwiseQ8Supported()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
-  }
-};
+// Every variant the host runs, and only those: the generic one always.
+TEST(DepthwiseConvQ8VariantsTest, HostRunsGenericAndTheVariantsItsCpuHas) {
+  const std::vector<Isa> isas = DepthwiseConvQ8::HostIsas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.back(), Isa::kGeneric);
+  for (Isa isa : isas) EXPECT_TRUE(CpuRunsIsa(HostCpu(), isa)) << IsaName(isa);
+  EXPECT_FALSE(DepthwiseQ8AheadOfXnnpack(Isa::kGeneric));
+}
 
 using A = FusedActivation;
 
@@ -168,12 +180,12 @@ const Case kShapes[] = {
     {1, 9, 9, 48, 1, 1, 1, 1, true, A::kNone},     {1, 10, 9, 36, 7, 2, 1, 2, true, A::kRelu},
 };
 
-TEST_F(DepthwiseConvQ8Test, Int8Shapes) {
+TEST(DepthwiseConvQ8Test, Int8Shapes) {
   std::mt19937 rng(11);
   for (const Case& c : kShapes) RunCase(c, rng);
 }
 
-TEST_F(DepthwiseConvQ8Test, Uint8Shapes) {
+TEST(DepthwiseConvQ8Test, Uint8Shapes) {
   std::mt19937 rng(12);
   for (Case c : kShapes) {
     c.u8 = true;
@@ -183,7 +195,7 @@ TEST_F(DepthwiseConvQ8Test, Uint8Shapes) {
 
 // Long rows: several column segments per row (the int8 3x3 buffer holds 64
 // columns, the uint8 one 32), both strides.
-TEST_F(DepthwiseConvQ8Test, RowsLongerThanOneSegment) {
+TEST(DepthwiseConvQ8Test, RowsLongerThanOneSegment) {
   std::mt19937 rng(13);
   for (bool u8 : {false, true})
     for (int stride : {1, 2}) {
@@ -199,7 +211,7 @@ TEST_F(DepthwiseConvQ8Test, RowsLongerThanOneSegment) {
 // flat 64-byte chunks spanning pixels (dwconv_q8_impl.h): rows of several
 // segments, padding on both sides, dilation, 5x5, VALID, rows whose bytes do
 // not fill the last chunk.
-TEST_F(DepthwiseConvQ8Test, FlatRows) {
+TEST(DepthwiseConvQ8Test, FlatRows) {
   std::mt19937 rng(17);
   for (bool u8 : {false, true}) {
     const Case cases[] = {
@@ -220,7 +232,7 @@ TEST_F(DepthwiseConvQ8Test, FlatRows) {
   }
 }
 
-TEST_F(DepthwiseConvQ8Test, DilationPartsPerTensorWeightsNoBias) {
+TEST(DepthwiseConvQ8Test, DilationPartsPerTensorWeightsNoBias) {
   std::mt19937 rng(14);
   for (bool u8 : {false, true}) {
     Case dilated{1, 15, 13, 40, 3, 3, 1, 1, true, A::kRelu6};
@@ -236,7 +248,7 @@ TEST_F(DepthwiseConvQ8Test, DilationPartsPerTensorWeightsNoBias) {
   }
 }
 
-TEST_F(DepthwiseConvQ8Test, ZeroPointsAtTheEndsAndLargeScales) {
+TEST(DepthwiseConvQ8Test, ZeroPointsAtTheEndsAndLargeScales) {
   std::mt19937 rng(15);
   for (int in_zp : {0, 255})
     for (int w_zp : {0, 1, 128, 255}) {
@@ -260,7 +272,7 @@ TEST_F(DepthwiseConvQ8Test, ZeroPointsAtTheEndsAndLargeScales) {
   }
 }
 
-TEST_F(DepthwiseConvQ8Test, RandomShapes) {
+TEST(DepthwiseConvQ8Test, RandomShapes) {
   std::mt19937 rng(16);
   std::uniform_int_distribution<int> dim(1, 24), ch(1, 200), kd(1, 6), st(1, 2), bit(0, 1), act(0, 3);
   for (int i = 0; i < 60; ++i) {
@@ -276,7 +288,7 @@ TEST_F(DepthwiseConvQ8Test, RandomShapes) {
 // 3x3 uint8 input (zero point 10) * 2x2 filter (zero point 200: w - 200 =
 // {-200, 55, 0, 1}, beyond int8 as in real models) + bias 7, scales 1, output
 // zero point 100, VALID, one channel.
-TEST_F(DepthwiseConvQ8Test, Uint8HandComputed) {
+TEST(DepthwiseConvQ8Test, Uint8HandComputed) {
   TestTensor in = Output(DType::kUInt8, {1, 3, 3, 1}, "input", testing::PerTensor(1.0f, 10));
   TestTensor filter = Output(DType::kUInt8, {1, 2, 2, 1}, "filter", testing::PerTensor(1.0f, 200));
   TestTensor bias = Output(DType::kInt32, {1}, "bias");
@@ -285,25 +297,37 @@ TEST_F(DepthwiseConvQ8Test, Uint8HandComputed) {
   std::copy(std::begin(x), std::end(x), in.view.as<uint8_t>());
   std::copy(std::begin(w), std::end(w), filter.view.as<uint8_t>());
   bias.view.as<int32_t>()[0] = 7;
-  auto conv = DepthwiseConvQ8::Create(in, filter, &bias.view, out, {}, 1);
-  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-  ASSERT_TRUE((*conv)->Run(in, out).ok());
-  // x - 10 = {0..8}. (0,0): 0*-200 + 1*55 + 3*0 + 4*1 = 59; (0,1): 1*-200 + 2*55 + 5 = -85;
-  // (1,0): 3*-200 + 4*55 + 7 = -373 -> clamps to 0; (1,1): 4*-200 + 5*55 + 8 = -517 -> 0. Each + 7 + 100.
-  EXPECT_EQ(out.Values<uint8_t>(), (std::vector<uint8_t>{166, 22, 0, 0}));
+  for (Isa isa : DepthwiseConvQ8::HostIsas()) {
+    SCOPED_TRACE(::testing::Message() << "variant " << IsaName(isa));
+    auto conv = DepthwiseConvQ8::Create(in, filter, &bias.view, out, {}, 1, isa);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    ASSERT_TRUE((*conv)->Run(in, out).ok());
+    // x - 10 = {0..8}. (0,0): 0*-200 + 1*55 + 3*0 + 4*1 = 59; (0,1): 1*-200 + 2*55 + 5 = -85;
+    // (1,0): 3*-200 + 4*55 + 7 = -373 -> clamps to 0; (1,1): 4*-200 + 5*55 + 8 = -517 -> 0. Each + 7 + 100.
+    EXPECT_EQ(out.Values<uint8_t>(), (std::vector<uint8_t>{166, 22, 0, 0}));
+  }
 }
 
+// The rule is the variant's: avx512's 64-channel blocks leave 8- and 16-channel
+// layers to XNNPACK, avx2's 16-channel blocks keep them.
 TEST(DepthwiseQ8WorthwhileTest, LeavesMostlyEmptyBlocksToXnnpack) {
-  EXPECT_FALSE(DepthwiseQ8Worthwhile(8, 1));   // a block 1/8 used
-  EXPECT_FALSE(DepthwiseQ8Worthwhile(16, 2));  // 1/4 used (stride 2 has no flat rows)
-  EXPECT_TRUE(DepthwiseQ8Worthwhile(16, 1));   // flat rows
-  EXPECT_TRUE(DepthwiseQ8Worthwhile(24, 1));   // 3/8 used
-  EXPECT_TRUE(DepthwiseQ8Worthwhile(96, 2));
-  EXPECT_TRUE(DepthwiseQ8Worthwhile(960, 1));
-  EXPECT_FALSE(DepthwiseQ8Worthwhile(0, 1));
+  if (CpuRunsIsa(HostCpu(), Isa::kAvx512) && HostCpu().avx512vnni) {
+    EXPECT_FALSE(DepthwiseQ8Worthwhile(8, 1, Isa::kAvx512));   // a block 1/8 used
+    EXPECT_FALSE(DepthwiseQ8Worthwhile(16, 2, Isa::kAvx512));  // 1/4 used (stride 2 has no flat rows)
+    EXPECT_TRUE(DepthwiseQ8Worthwhile(16, 1, Isa::kAvx512));   // flat rows
+    EXPECT_TRUE(DepthwiseQ8Worthwhile(24, 1, Isa::kAvx512));   // 3/8 used
+    EXPECT_TRUE(DepthwiseQ8Worthwhile(96, 2, Isa::kAvx512));
+    EXPECT_TRUE(DepthwiseQ8Worthwhile(960, 1, Isa::kAvx512));
+    EXPECT_FALSE(DepthwiseQ8Worthwhile(0, 1, Isa::kAvx512));
+  }
+  if (CpuRunsIsa(HostCpu(), Isa::kAvx2)) {
+    EXPECT_TRUE(DepthwiseQ8Worthwhile(8, 1, Isa::kAvx2));
+    EXPECT_TRUE(DepthwiseQ8Worthwhile(16, 2, Isa::kAvx2));
+    EXPECT_FALSE(DepthwiseQ8Worthwhile(4, 1, Isa::kAvx2));
+  }
 }
 
-TEST_F(DepthwiseConvQ8Test, RejectsWhatItCannotRun) {
+TEST(DepthwiseConvQ8Test, RejectsWhatItCannotRun) {
   Quantization q = testing::PerTensor(0.1f, 0);
   TestTensor in = Output(DType::kInt8, {1, 4, 4, 8}, "input", q);
   TestTensor out = Output(DType::kInt8, {1, 4, 4, 8}, "output", q);

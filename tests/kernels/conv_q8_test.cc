@@ -1,7 +1,8 @@
-// The AVX512-VNNI 8-bit CONV_2D against a scalar reference, element by element
-// (must be identical): TFLite's reference_integer_ops::ConvPerChannel loop
-// (reference_ops::Conv for uint8, with the filter zero point) with XNNPACK's fp32
-// requantization (conv_int8_vnni.h says why), plus hand-computed uint8 cases.
+// Every variant of the 8-bit CONV_2D this CPU runs (conv_q8.h) against a
+// scalar reference, element by element (must be identical): TFLite's
+// reference_integer_ops::ConvPerChannel loop (reference_ops::Conv for uint8,
+// with the filter zero point) with XNNPACK's fp32 requantization (conv_q8.h
+// says why), plus hand-computed uint8 cases.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -12,7 +13,7 @@
 #include <tuple>
 #include <type_traits>
 
-#include "engine/kernels/conv_int8_vnni.h"
+#include "engine/kernels/conv_q8.h"
 #include "engine/kernels/kernel_util.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -138,26 +139,33 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   p.same_padding = k.same;
   p.activation = k.act;
   const TensorView* b = k.with_bias ? &bias.view : nullptr;
-  auto conv = ConvInt8Vnni::Create(in, filter, b, out, p, num_parts);
-  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-  // Parts last to first: a part writing outside its own outputs would then
-  // clobber what another part (another thread, in the engine) wrote before.
-  // Each part its own scratch, full of garbage: the kernel must not rely on its content.
-  const size_t scratch_bytes = ((*conv)->scratch_bytes_per_part() + 63) / 64 * 64;
-  std::unique_ptr<std::byte, decltype(&std::free)> scratch(
-      static_cast<std::byte*>(std::aligned_alloc(64, scratch_bytes * num_parts)), &std::free);
-  std::memset(scratch.get(), 0x5A, scratch_bytes * num_parts);
-  for (int part = num_parts - 1; part >= 0; --part)
-    ASSERT_TRUE((*conv)->RunPart(in, out, part, scratch.get() + scratch_bytes * part).ok());
   const std::vector<T> want = Reference<T>(in, filter, b, out, p);
-  const std::vector<T> got = out.Values<T>();
-  ASSERT_EQ(got.size(), want.size());
-  int mismatches = 0;
-  for (size_t i = 0; i < want.size(); ++i)
-    if (got[i] != want[i] && ++mismatches <= 5)
-      ADD_FAILURE() << "element " << i << " (channel " << i % k.cout << "): got " << int(got[i]) << ", want "
-                    << int(want[i]);
-  EXPECT_EQ(mismatches, 0);
+  for (Isa isa : ConvQ8::HostIsas()) {
+    SCOPED_TRACE(::testing::Message() << "variant " << IsaName(isa));
+    auto conv = ConvQ8::Create(in, filter, b, out, p, num_parts, isa);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    EXPECT_EQ((*conv)->variant(), IsaName(isa));
+    std::memset(out.view.data, 0x33, out.view.num_bytes());
+    // Parts last to first: a part writing outside its own outputs would then
+    // clobber what another part (another thread, in the engine) wrote before.
+    // Each part its own scratch, full of garbage: the kernel must not rely on its content.
+    const size_t scratch_bytes = ((*conv)->scratch_bytes_per_part() + 63) / 64 * 64;
+    std::unique_ptr<std::byte, decltype(&std::free)> scratch(
+        static_cast<std::byte*>(std::aligned_alloc(64, scratch_bytes * num_parts)), &std::free);
+    std::memset(scratch.get(), 0x5A, scratch_bytes * num_parts);
+    for (int part = num_parts - 1; part >= 0; --part) {
+      const Status s = (*conv)->RunPart(in, out, part, scratch.get() + scratch_bytes * part);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    const std::vector<T> got = out.Values<T>();
+    ASSERT_EQ(got.size(), want.size());
+    int mismatches = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      if (got[i] != want[i] && ++mismatches <= 5)
+        ADD_FAILURE() << "element " << i << " (channel " << i % k.cout << "): got " << int(got[i]) << ", want "
+                      << int(want[i]);
+    EXPECT_EQ(mismatches, 0);
+  }
   // The comparison means something only if the outputs are not all clamped.
   if (want.size() >= 256 && k.out_scale_mul == 1.0f && (k.act == FusedActivation::kNone || k.act == FusedActivation::kRelu)) {
     std::set<T> distinct(want.begin(), want.end());
@@ -165,14 +173,16 @@ void RunTyped(const Case& k, std::mt19937& rng, int num_parts) {
   }
 }
 
-class ConvInt8VnniTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!ConvInt8VnniSupported()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
-  }
-};
+// Every variant the host runs, and only those: the generic one always.
+TEST(ConvQ8VariantsTest, HostRunsGenericAndTheVariantsItsCpuHas) {
+  const std::vector<Isa> isas = ConvQ8::HostIsas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.back(), Isa::kGeneric);
+  for (Isa isa : isas) EXPECT_TRUE(CpuRunsIsa(HostCpu(), isa)) << IsaName(isa);
+  EXPECT_FALSE(ConvQ8AheadOfXnnpack(Isa::kGeneric));
+}
 
-TEST_F(ConvInt8VnniTest, PointwiseShapes) {
+TEST(ConvQ8Test, PointwiseShapes) {
   std::mt19937 rng(1);
   using A = FusedActivation;
   const Case cases[] = {
@@ -184,7 +194,7 @@ TEST_F(ConvInt8VnniTest, PointwiseShapes) {
   for (const Case& c : cases) RunCase(c, rng, 1);
 }
 
-TEST_F(ConvInt8VnniTest, GeneralShapesWithPaddingAndStride) {
+TEST(ConvQ8Test, GeneralShapesWithPaddingAndStride) {
   std::mt19937 rng(2);
   using A = FusedActivation;
   const Case cases[] = {
@@ -196,7 +206,7 @@ TEST_F(ConvInt8VnniTest, GeneralShapesWithPaddingAndStride) {
   for (const Case& c : cases) RunCase(c, rng, 1);
 }
 
-TEST_F(ConvInt8VnniTest, PartsPerTensorWeightsNoBiasAndRandomShapes) {
+TEST(ConvQ8Test, PartsPerTensorWeightsNoBiasAndRandomShapes) {
   std::mt19937 rng(3);
   RunCase({1, 21, 19, 24, 144, 1, 1, 1, 1, 1, true, FusedActivation::kRelu6}, rng, 2);
   RunCase({1, 21, 19, 24, 50, 3, 3, 2, 2, 1, true, FusedActivation::kNone, /*per_channel=*/false,
@@ -218,7 +228,7 @@ TEST_F(ConvInt8VnniTest, PartsPerTensorWeightsNoBiasAndRandomShapes) {
   }
 }
 
-TEST_F(ConvInt8VnniTest, LargeRequantizationScales) {
+TEST(ConvQ8Test, LargeRequantizationScales) {
   std::mt19937 rng(4);
   // acc_std / 40 * 1e-4: requantization scales of about 10-30.
   for (float mul : {1e-2f, 1e-3f, 1e-4f}) {
@@ -233,7 +243,7 @@ TEST_F(ConvInt8VnniTest, LargeRequantizationScales) {
 
 // Pointwise convs with in_c % 4 == 0 read the input in place; the others go
 // through im2col. Both with uint8 activations and weight zero points.
-TEST_F(ConvInt8VnniTest, Uint8WithZeroPoints) {
+TEST(ConvQ8Test, Uint8WithZeroPoints) {
   std::mt19937 rng(5);
   using A = FusedActivation;
   Case cases[] = {
@@ -275,7 +285,7 @@ TEST_F(ConvInt8VnniTest, Uint8WithZeroPoints) {
 // 2x2 uint8 input (zero point 10) * 2x2 filter (zero point 128: w - 128 =
 // {2, 0, -1, 1}) + bias 5, scales 1, output zero point 100, SAME padding (one
 // padded row and column at the bottom and right, which must add nothing).
-TEST_F(ConvInt8VnniTest, Uint8HandComputed) {
+TEST(ConvQ8Test, Uint8HandComputed) {
   TestTensor in = Output(DType::kUInt8, {1, 2, 2, 1}, "input", testing::PerTensor(1.0f, 10));
   TestTensor filter = Output(DType::kUInt8, {1, 2, 2, 1}, "filter", testing::PerTensor(1.0f, 128));
   TestTensor bias = Output(DType::kInt32, {1}, "bias");
@@ -285,44 +295,49 @@ TEST_F(ConvInt8VnniTest, Uint8HandComputed) {
   std::copy(std::begin(w), std::end(w), filter.view.as<uint8_t>());
   bias.view.as<int32_t>()[0] = 5;
   ConvParams p;
-  p.same_padding = true;
-  auto conv = ConvInt8Vnni::Create(in, filter, &bias.view, out, p, 1);
-  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-  ASSERT_TRUE((*conv)->Run(in, out).ok());
-  // (0,0): 0*2 + 10*0 + 20*-1 + 30*1 = 10; (0,1): 10*2 + 30*-1 = -10;
-  // (1,0): 20*2 + 30*0 = 40; (1,1): 30*2 = 60. Each + 5 + 100.
-  EXPECT_EQ(out.Values<uint8_t>(), (std::vector<uint8_t>{115, 95, 145, 165}));
-  // Stride 2, VALID, ReLU6 at scale 1 (max 6 above the zero point): 10 + 5 -> 6.
-  TestTensor out1 = Output(DType::kUInt8, {1, 1, 1, 1}, "output", testing::PerTensor(1.0f, 100));
-  p.same_padding = false;
-  p.stride_height = p.stride_width = 2;
-  p.activation = FusedActivation::kRelu6;
-  auto conv1 = ConvInt8Vnni::Create(in, filter, &bias.view, out1, p, 1);
-  ASSERT_TRUE(conv1.ok()) << conv1.status().ToString();
-  ASSERT_TRUE((*conv1)->Run(in, out1).ok());
-  EXPECT_EQ(out1.Values<uint8_t>(), (std::vector<uint8_t>{106}));
+  for (Isa isa : ConvQ8::HostIsas()) {
+    SCOPED_TRACE(::testing::Message() << "variant " << IsaName(isa));
+    p.same_padding = true;
+    p.stride_height = p.stride_width = 1;
+    p.activation = FusedActivation::kNone;
+    auto conv = ConvQ8::Create(in, filter, &bias.view, out, p, 1, isa);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    ASSERT_TRUE((*conv)->Run(in, out).ok());
+    // (0,0): 0*2 + 10*0 + 20*-1 + 30*1 = 10; (0,1): 10*2 + 30*-1 = -10;
+    // (1,0): 20*2 + 30*0 = 40; (1,1): 30*2 = 60. Each + 5 + 100.
+    EXPECT_EQ(out.Values<uint8_t>(), (std::vector<uint8_t>{115, 95, 145, 165}));
+    // Stride 2, VALID, ReLU6 at scale 1 (max 6 above the zero point): 10 + 5 -> 6.
+    TestTensor out1 = Output(DType::kUInt8, {1, 1, 1, 1}, "output", testing::PerTensor(1.0f, 100));
+    p.same_padding = false;
+    p.stride_height = p.stride_width = 2;
+    p.activation = FusedActivation::kRelu6;
+    auto conv1 = ConvQ8::Create(in, filter, &bias.view, out1, p, 1, isa);
+    ASSERT_TRUE(conv1.ok()) << conv1.status().ToString();
+    ASSERT_TRUE((*conv1)->Run(in, out1).ok());
+    EXPECT_EQ(out1.Values<uint8_t>(), (std::vector<uint8_t>{106}));
+  }
 }
 
-TEST_F(ConvInt8VnniTest, RejectsMismatchedFilter) {
+TEST(ConvQ8Test, RejectsMismatchedFilter) {
   Quantization q = testing::PerTensor(0.1f, 0);
   TestTensor in = Output(DType::kInt8, {1, 4, 4, 8}, "input", q);
   TestTensor filter = Output(DType::kInt8, {4, 1, 1, 6}, "filter", q);
   TestTensor out = Output(DType::kInt8, {1, 4, 4, 4}, "output", q);
-  auto conv = ConvInt8Vnni::Create(in, filter, nullptr, out, {}, 1);
+  auto conv = ConvQ8::Create(in, filter, nullptr, out, {}, 1);
   EXPECT_FALSE(conv.ok());
   // Mixed types, and uint8 filters whose channels have different zero points.
   TestTensor in_u8 = Output(DType::kUInt8, {1, 4, 4, 6}, "input", q);
   TestTensor filter_u8 = Output(DType::kUInt8, {2, 1, 1, 6}, "filter", q);
   TestTensor out_u8 = Output(DType::kUInt8, {1, 4, 4, 2}, "output", q);
   TestTensor filter_i8 = Output(DType::kInt8, {2, 1, 1, 6}, "filter", q);
-  EXPECT_FALSE(ConvInt8Vnni::Create(in_u8, filter_i8, nullptr, out_u8, {}, 1).ok());
-  EXPECT_TRUE(ConvInt8Vnni::Create(in_u8, filter_u8, nullptr, out_u8, {}, 1).ok());
+  EXPECT_FALSE(ConvQ8::Create(in_u8, filter_i8, nullptr, out_u8, {}, 1).ok());
+  EXPECT_TRUE(ConvQ8::Create(in_u8, filter_u8, nullptr, out_u8, {}, 1).ok());
   Quantization two;
   two.scale = {0.1f, 0.1f};
   two.zero_point = {120, 130};
   two.axis = 0;
   TestTensor filter_two = Output(DType::kUInt8, {2, 1, 1, 6}, "filter", two);
-  EXPECT_FALSE(ConvInt8Vnni::Create(in_u8, filter_two, nullptr, out_u8, {}, 1).ok());
+  EXPECT_FALSE(ConvQ8::Create(in_u8, filter_two, nullptr, out_u8, {}, 1).ok());
 }
 
 }  // namespace

@@ -1,16 +1,20 @@
-// The AVX512-VNNI hot loops of conv_int8_vnni.h. This is the only file built
-// with -mavx512f -mavx512bw -mavx512vnni (engine/CMakeLists.txt); it is called
-// only after ConvInt8VnniSupported(). Keep it free of shared inline code (std
-// containers, fmt, kernel_util.h): see conv_int8_vnni_impl.h.
+// The AVX512-VNNI variant of conv_q8.h. This is the only file built with
+// -mavx512f -mavx512bw -mavx512vnni (engine/CMakeLists.txt); conv_q8.cc calls
+// it only on CPUs that have them. Keep it free of shared inline code (std
+// containers, fmt, kernel_util.h): see conv_q8_impl.h.
 #include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
 
-#include "engine/kernels/conv_int8_vnni_impl.h"
+#include "engine/kernels/conv_q8_impl.h"
 
-namespace edgepipe::engine::kernels::vnni {
+namespace edgepipe::engine::kernels::q8conv {
 namespace {
+
+using avx512::kBlocksPerTile;
+using avx512::kChunkPixels;
+using avx512::kRows;
 
 // acc += u8 bytes of a x s8 bytes of b (vpdpbusd). Inline asm rather than
 // _mm512_dpbusd_epi32: with the intrinsic, GCC 12 copies every accumulator to
@@ -281,7 +285,7 @@ void Run(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel
 
 }  // namespace
 
-void RunPixels(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
+void RunAvx512(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t pixel_begin, int64_t pixel_end,
                int block_begin, int block_end, uint8_t* scratch, int32_t* sums) {
   if (a.u8) {
     Run<true>(a, input, output, pixel_begin, pixel_end, block_begin, block_end, scratch, sums);
@@ -290,4 +294,4 @@ void RunPixels(const ConvArgs& a, const uint8_t* input, uint8_t* output, int64_t
   }
 }
 
-}  // namespace edgepipe::engine::kernels::vnni
+}  // namespace edgepipe::engine::kernels::q8conv
