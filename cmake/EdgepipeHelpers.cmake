@@ -1,5 +1,27 @@
 # Build helpers shared by every layer.
 
+# The target architecture, normalised: x86_64, aarch64 or the processor name.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(EDGEPIPE_ARCH x86_64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(EDGEPIPE_ARCH aarch64)
+else()
+  set(EDGEPIPE_ARCH ${CMAKE_SYSTEM_PROCESSOR})
+endif()
+
+# edgepipe_x86_sources(TARGET FLAGS flag... SOURCES file...): adds per-ISA
+# sources (intrinsics, *_avx512.cc...) to TARGET compiled with FLAGS, on x86-64
+# builds only; elsewhere nothing is added. Sources are relative to the calling
+# directory, TARGET may be defined in another one.
+function(edgepipe_x86_sources target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "FLAGS;SOURCES")
+  if(NOT EDGEPIPE_ARCH STREQUAL "x86_64")
+    return()
+  endif()
+  target_sources(${target} PRIVATE ${arg_SOURCES})
+  set_source_files_properties(${arg_SOURCES} TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS "${arg_FLAGS}")
+endfunction()
+
 # edgepipe_protos(OUT_VAR file.proto ...): runs protoc on protos given relative
 # to the source root; generated code lands at the same relative path in the
 # build tree, so it is included as "dir/name.pb.h".

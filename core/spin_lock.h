@@ -7,9 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "core/port/cpu_port.h"
 
 namespace edgepipe {
 
@@ -19,9 +17,7 @@ class SpinLock {
     for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ++spins) {
       while (locked_.load(std::memory_order_relaxed)) {
         if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-          _mm_pause();
-#endif
+          port::CpuRelax();
           ++spins;
         } else {
           std::this_thread::yield();

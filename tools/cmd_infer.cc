@@ -1,11 +1,15 @@
-// `edgepipe infer MODEL --input IMAGE [--threads N] [--top K] [--labels FILE] [--json]`:
-// run a model once on an image and print its outputs (top-K labels for
-// classifiers).
+// `edgepipe infer MODEL (--input IMAGE | --input-raw FILE...) [--output-raw DIR]
+//                       [--threads N] [--top K] [--labels FILE] [--json]`:
+// run a model once on an image, or on tensors given as raw bytes, and print its
+// outputs (top-K labels for classifiers), optionally also writing each output's
+// raw bytes (how scripts/test-arm64.sh compares an arm64 build with LiteRT).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -30,6 +34,8 @@ using engine::TensorView;
 struct InferOptions {
   std::string model;
   std::string input;
+  std::vector<std::string> input_raw;  // one file per model input, in order
+  std::string output_raw;              // directory for output_<i>.bin
   std::string labels;
   int threads = 1;
   EngineCliOptions engine;
@@ -69,6 +75,51 @@ Status FillImage(const cv::Mat& bgr, const InferOptions& o, TensorView& t) {
 void FillZero(TensorView& t) {
   const bool q8 = (t.dtype == DType::kUInt8 || t.dtype == DType::kInt8) && !t.quant.zero_point.empty();
   std::memset(t.data, q8 ? static_cast<int>(t.quant.zero_point[0] & 0xff) : 0, t.num_bytes());
+}
+
+// An input from a file holding exactly its bytes (little-endian, row-major;
+// NumPy's arr.tobytes()).
+Status FillRaw(const std::string& path, TensorView& t) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open raw input file '{}' for input '{}'", path, t.name);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (bytes.size() != t.num_bytes())
+    return InvalidArgumentError("raw input file '{}' has {} bytes; input '{}' ({}[{}]) needs {}", path, bytes.size(),
+                                t.name, engine::DTypeName(t.dtype), fmt::join(t.shape, ","), t.num_bytes());
+  std::memcpy(t.data, bytes.data(), bytes.size());
+  return OkStatus();
+}
+
+Result<std::string> WriteRaw(const std::string& dir, size_t index, const TensorView& t) {
+  const std::string path = (std::filesystem::path(dir) / fmt::format("output_{}.bin", index)).string();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.num_bytes()));
+  if (!out) return InternalError("cannot write output '{}' to '{}'", t.name, path);
+  return path;
+}
+
+Status FillInputs(const InferOptions& o, engine::Interpreter& interpreter) {
+  if (!o.input_raw.empty()) {
+    if (o.input_raw.size() != interpreter.num_inputs())
+      return InvalidArgumentError("model '{}' has {} inputs but {} --input-raw files were given", o.model,
+                                  interpreter.num_inputs(), o.input_raw.size());
+    for (size_t i = 0; i < interpreter.num_inputs(); ++i) EP_RETURN_IF_ERROR(FillRaw(o.input_raw[i], interpreter.input(i)));
+    return OkStatus();
+  }
+  cv::Mat image = cv::imread(o.input, cv::IMREAD_COLOR);
+  if (image.empty()) return NotFoundError("cannot read image '{}'", o.input);
+  bool filled_image = false;
+  for (size_t i = 0; i < interpreter.num_inputs(); ++i) {
+    TensorView& t = interpreter.input(i);
+    if (IsImageInput(t)) {
+      EP_RETURN_IF_ERROR(FillImage(image, o, t));
+      filled_image = true;
+    } else {
+      FillZero(t);
+    }
+  }
+  if (!filled_image) return InvalidArgumentError("model '{}' has no [1,H,W,3] image input", o.model);
+  return OkStatus();
 }
 
 // Output values as real numbers (dequantized when quantized).
@@ -113,19 +164,7 @@ Status RunInfer(const InferOptions& o) {
   engine::InterpreterOptions options{.num_threads = o.threads};
   EP_RETURN_IF_ERROR(ApplyEngineOptions(o.engine, options));
   EP_ASSIGN_OR_RETURN(auto interpreter, engine::Interpreter::Create(model, options));
-  cv::Mat image = cv::imread(o.input, cv::IMREAD_COLOR);
-  if (image.empty()) return NotFoundError("cannot read image '{}'", o.input);
-  bool filled_image = false;
-  for (size_t i = 0; i < interpreter->num_inputs(); ++i) {
-    TensorView& t = interpreter->input(i);
-    if (IsImageInput(t)) {
-      EP_RETURN_IF_ERROR(FillImage(image, o, t));
-      filled_image = true;
-    } else {
-      FillZero(t);
-    }
-  }
-  if (!filled_image) return InvalidArgumentError("model '{}' has no [1,H,W,3] image input", o.model);
+  EP_RETURN_IF_ERROR(FillInputs(o, *interpreter));
   std::vector<std::string> labels;
   if (!o.labels.empty()) {
     EP_ASSIGN_OR_RETURN(labels, ReadLabels(o.labels));
@@ -137,14 +176,28 @@ Status RunInfer(const InferOptions& o) {
 
   nlohmann::json j;
   j["model"] = o.model;
-  j["input"] = o.input;
+  if (o.input_raw.empty()) {
+    j["input"] = o.input;
+  } else {
+    j["input_raw"] = o.input_raw;
+  }
   j["threads"] = o.threads;
   j["invoke_ms"] = ms;
-  if (!o.json) fmt::print("model: {}\ninput: {}\ninvoke: {:.2f} ms ({} threads)\n", o.model, o.input, ms, o.threads);
+  if (!o.json)
+    fmt::print("model: {}\ninput: {}\ninvoke: {:.2f} ms ({} threads)\n", o.model,
+               o.input_raw.empty() ? o.input : fmt::format("{}", fmt::join(o.input_raw, " ")), ms, o.threads);
+  if (!o.output_raw.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.output_raw, ec);
+    if (ec) return InternalError("cannot create the --output-raw directory '{}': {}", o.output_raw, ec.message());
+  }
   for (size_t i = 0; i < interpreter->num_outputs(); ++i) {
     const TensorView& t = interpreter->output(i);
     std::vector<double> values = RealValues(t);
     nlohmann::json out = {{"name", t.name}, {"dtype", engine::DTypeName(t.dtype)}, {"shape", t.shape}};
+    if (!o.output_raw.empty()) {
+      EP_ASSIGN_OR_RETURN(out["raw_file"], WriteRaw(o.output_raw, i, t));
+    }
     if (LooksLikeScores(t) && o.top > 0) {
       std::vector<size_t> order(values.size());
       std::iota(order.begin(), order.end(), 0);
@@ -180,7 +233,13 @@ void AddInferCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("infer", "Run a .tflite model once on an image and print its outputs");
   static InferOptions o;
   cmd->add_option("model", o.model, "Path to a .tflite file")->required();
-  cmd->add_option("--input", o.input, "Image file (resized to the model input)")->required();
+  auto* image = cmd->add_option("--input", o.input, "Image file (resized to the model input)");
+  auto* raw = cmd->add_option("--input-raw", o.input_raw,
+                              "Raw input files instead of an image: one per model input, in order, each exactly "
+                              "the input's bytes (NumPy tobytes())");
+  image->excludes(raw);
+  raw->excludes(image);
+  cmd->add_option("--output-raw", o.output_raw, "Also write each output's raw bytes to DIR/output_<i>.bin");
   cmd->add_option("--threads", o.threads, "Inference threads")->check(CLI::PositiveNumber);
   AddEngineOptions(cmd, o.engine);
   cmd->add_option("--top", o.top, "How many top scores to print for classifier outputs");
@@ -188,8 +247,9 @@ void AddInferCommand(CLI::App& app) {
   cmd->add_option("--mean", o.mean, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_option("--std", o.std, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_flag("--json", o.json, "Print JSON instead of text");
-  cmd->callback([] {
-    Status s = RunInfer(o);
+  cmd->callback([image, raw] {
+    Status s = image->count() + raw->count() == 0 ? InvalidArgumentError("infer needs --input IMAGE or --input-raw FILE...")
+                                                  : RunInfer(o);
     if (!s.ok()) {
       fmt::print(stderr, "error: {}\n", s.ToString());
       ExitCode() = 1;

@@ -185,8 +185,11 @@ uint64_t DecreasingScoreKey(float score, int index) {
 // operation for operation, so the selection is identical.
 // An AVX2 clone (chosen at load time when the CPU has it) doubles the width of
 // the suppression loop; "avx2" does not enable FMA, so no multiply-add is fused
-// and the IoU rounds exactly as in the baseline build.
+// and the IoU rounds exactly as in the baseline build. (x86-64 only; other
+// architectures build the baseline alone.)
+#if defined(__x86_64__)
 __attribute__((target_clones("avx2", "default")))
+#endif
 int NonMaxSuppressionSingleClass(const DetectionPostProcessOptions& options, const Workspace& ws, int num_boxes,
                                  const float* scores, int max_detections) {
   int num_kept = 0;

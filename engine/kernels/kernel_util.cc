@@ -1,15 +1,15 @@
 #include "engine/kernels/kernel_util.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <bit>
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "engine/cpu/cpu_features.h"
+#if defined(__x86_64__)
+#include "engine/kernels/kernel_util_f16c.h"
+#endif
 
 namespace edgepipe::engine::kernels::internal {
 
@@ -169,34 +169,12 @@ float HalfToFloat(uint16_t half) {
   return std::bit_cast<float>(bits);
 }
 
-#if defined(__x86_64__)
-__attribute__((target("avx,f16c"))) static void HalfToFloatF16c(const uint16_t* half, float* out, int64_t count) {
-  int64_t i = 0;
-  for (; i + 8 <= count; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(half + i))));
-  for (; i < count; ++i) out[i] = HalfToFloat(half[i]);
-}
-#endif
-
-#if defined(__x86_64__)
-// CPUID rather than __builtin_cpu_supports("f16c"): clang 14 (the fuzz build)
-// does not know that feature name.
-static bool CpuHasF16c() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
-  if ((ecx & bit_F16C) == 0 || (ecx & bit_AVX) == 0 || (ecx & bit_OSXSAVE) == 0) return false;
-  unsigned xcr0_low = 0, xcr0_high = 0;
-  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-  return (xcr0_low & 0x6) == 0x6;  // the OS saves SSE and AVX state
-}
-#endif
-
 void HalfToFloat(const uint16_t* half, float* out, int64_t count) {
+  int64_t done = 0;
 #if defined(__x86_64__)
-  static const bool f16c = CpuHasF16c();
-  if (f16c) return HalfToFloatF16c(half, out, count);
+  if (HostCpu().f16c) done = HalfToFloatF16c(half, out, count);
 #endif
-  for (int64_t i = 0; i < count; ++i) out[i] = HalfToFloat(half[i]);
+  for (int64_t i = done; i < count; ++i) out[i] = HalfToFloat(half[i]);
 }
 
 Result<ConvPadding> CheckConvGeometry(std::string_view op, const TensorView& input, int32_t kernel_h, int32_t kernel_w,

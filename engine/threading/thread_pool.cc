@@ -11,9 +11,7 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SSE__)
-#include <immintrin.h>
-#endif
+#include "core/port/cpu_port.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -31,35 +29,16 @@ constexpr auto kCallerSpin = std::chrono::microseconds(20);
 // Ranges hold item indices in 32 bits; longer loops run as several jobs.
 constexpr uint64_t kMaxItemsPerJob = uint64_t{1} << 31;
 
-inline void CpuRelax() {
-#if defined(__SSE__)
-  _mm_pause();
-#endif
-}
+using port::CpuRelax;
 
 // PTHREADPOOL_FLAG_DISABLE_DENORMALS: flush-to-zero and denormals-are-zero
 // for the duration of a loop, on every thread that runs part of it.
 class DenormalsOff {
  public:
-  explicit DenormalsOff(uint32_t flags) : active_((flags & PTHREADPOOL_FLAG_DISABLE_DENORMALS) != 0) {
-#if defined(__SSE__)
-    if (active_) {
-      saved_ = _mm_getcsr();
-      _mm_setcsr(saved_ | 0x8040);  // FTZ (bit 15) | DAZ (bit 6)
-    }
-#endif
-  }
-  ~DenormalsOff() {
-#if defined(__SSE__)
-    if (active_) _mm_setcsr(saved_);
-#endif
-  }
-  DenormalsOff(const DenormalsOff&) = delete;
-  DenormalsOff& operator=(const DenormalsOff&) = delete;
+  explicit DenormalsOff(uint32_t flags) : flush_((flags & PTHREADPOOL_FLAG_DISABLE_DENORMALS) != 0) {}
 
  private:
-  bool active_;
-  unsigned saved_ = 0;
+  port::ScopedFlushDenormals flush_;
 };
 
 }  // namespace
