@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libopencv-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   libflatbuffers-dev flatbuffers-compiler
@@ -16,7 +16,7 @@ APT_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base
 )
 # mediapipe: test-only peer (tests/python/test_mediapipe_zoo.py compares face_landmark_with_attention with its FaceMesh).
-PIP_PACKAGES=(numpy pytest ai-edge-litert mediapipe==0.10.14)
+PIP_PACKAGES=(numpy pytest pillow ai-edge-litert mediapipe==0.10.14)
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -34,7 +34,7 @@ fi
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null
 import importlib.util, sys
-names = {"ai-edge-litert": "ai_edge_litert", "mediapipe==0.10.14": "mediapipe"}
+names = {"ai-edge-litert": "ai_edge_litert", "mediapipe==0.10.14": "mediapipe", "pillow": "PIL"}
 missing = [p for p in sys.argv[1:] if importlib.util.find_spec(names.get(p, p)) is None]
 sys.exit(1 if missing else 0)
 PY

@@ -16,6 +16,13 @@ if [[ "${CI:-}" == "true" ]]; then export EDGEPIPE_REQUIRE_SHARED=1; fi
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# ccache (installed above) keeps rebuilds of the three build trees short; the
+# base dir lets clones in other folders share it.
+if command -v ccache >/dev/null; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$ROOT")}
+fi
+
 step "build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j "$JOBS"
