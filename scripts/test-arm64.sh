@@ -28,9 +28,11 @@ step() { printf '\n=== arm64: %s ===\n' "$*"; }
 SECONDS=0
 declare -a SUMMARY=()
 FAILED=0
+PASSED_STEPS=0
+FAILED_STEPS=0
 record() {  # record NAME STATUS SECONDS
   SUMMARY+=("$(printf '%-44s %-4s %5ss' "$1" "$2" "$3")")
-  [[ "$2" == ok ]] || FAILED=1
+  if [[ "$2" == ok ]]; then PASSED_STEPS=$((PASSED_STEPS + 1)); else FAILED=1; FAILED_STEPS=$((FAILED_STEPS + 1)); fi
 }
 
 # --- host packages ---------------------------------------------------------
@@ -255,8 +257,6 @@ fi
 
 printf '\n=== arm64 summary (%ss in all) ===\n' "$SECONDS"
 printf '%s\n' "${SUMMARY[@]}"
-if [[ $FAILED -ne 0 ]]; then
-  echo "arm64: FAILED" >&2
-  exit 1
-fi
-echo "arm64: all passed"
+# The closing line CI reads: steps, not test cases (each step above says how many of its tests ran).
+printf 'arm64: %d passed, %d failed\n' "$PASSED_STEPS" "$FAILED_STEPS"
+[[ $FAILED -eq 0 ]]
