@@ -16,6 +16,7 @@
 #include "core/calculator.h"
 #include "core/executor.h"
 #include "core/graph.h"
+#include "tests/testing/address_space.h"
 
 namespace edgepipe {
 namespace failure_test {
@@ -142,16 +143,7 @@ TEST(ExecutorTest, AbsurdThreadCountInAGraphFailsInitialize) {
   EXPECT_THAT(status.message(), HasSubstr("executor \"wide\": 100000 threads")) << status;
 }
 
-// Caps this process's address space just above what it has mapped
-// (/proc/self/statm, pages).
-bool CapAddressSpace(size_t headroom) {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0;
-  statm >> pages;
-  const rlim_t cap = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE)) + headroom;
-  const rlimit limit{cap, cap};
-  return setrlimit(RLIMIT_AS, &limit) == 0;
-}
+using edgepipe::testing::CapAddressSpace;
 
 // Thread stacks are mapped memory: with the address space capped just above
 // what the process uses, the system refuses the threads, as a process limit

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "core/port/cpu_port.h"
+#include "tests/testing/address_space.h"
 
 namespace edgepipe::engine {
 namespace {
@@ -338,16 +339,7 @@ TEST(ThreadPool, AbsurdThreadCountIsAnError) {
   EXPECT_EQ(pthreadpool_create(100000), nullptr);
 }
 
-// Caps this process's address space just above what it has mapped
-// (/proc/self/statm, pages).
-bool CapAddressSpace(size_t headroom) {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0;
-  statm >> pages;
-  const rlim_t cap = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE)) + headroom;
-  const rlimit limit{cap, cap};
-  return setrlimit(RLIMIT_AS, &limit) == 0;
-}
+using edgepipe::testing::CapAddressSpace;
 
 // Thread stacks are mapped memory: with the address space capped just above
 // what the process uses, the system refuses the workers, as a process limit
