@@ -113,4 +113,13 @@ inline int32_t ReferenceRequantizeFp32(int32_t acc, float scale, int32_t out_zer
   return static_cast<int32_t>(std::clamp<int64_t>(q, act_min, act_max));
 }
 
+// int32 fields as little-endian bytes: a raw C struct of custom options, as
+// MediaPipe's custom ops keep theirs.
+inline std::vector<uint8_t> RawInts(std::vector<int32_t> fields) {
+  std::vector<uint8_t> bytes;
+  for (int32_t f : fields)
+    for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(static_cast<uint32_t>(f) >> (8 * b)));
+  return bytes;
+}
+
 }  // namespace edgepipe::engine::kernels::testing

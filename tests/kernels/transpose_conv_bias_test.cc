@@ -11,13 +11,6 @@ namespace {
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-std::vector<uint8_t> RawInts(std::vector<int32_t> fields) {
-  std::vector<uint8_t> bytes;
-  for (int32_t f : fields)
-    for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(static_cast<uint32_t>(f) >> (8 * b)));
-  return bytes;
-}
-
 TEST(TransposeConvBiasTest, ParsesTfLiteTransposeConvParams) {
   const std::vector<uint8_t> bytes = RawInts({1, 2, 3});  // SAME, stride_width 2, stride_height 3
   auto parsed = ParseTransposeConvBiasOptions(bytes.data(), bytes.size());
