@@ -18,6 +18,7 @@
 #include <string>
 
 #include "calculators/types/image_frame.h"
+#include "calculators/types/json_serialization.h"
 #include "core/calculator.h"
 #include "core/graph.h"
 
@@ -103,6 +104,13 @@ py::object FromPacket(const Packet& packet) {
     py::tuple shape = channels == 1 ? py::make_tuple(frame->height(), frame->width())
                                     : py::make_tuple(frame->height(), frame->width(), channels);
     return array.attr("reshape")(shape);
+  }
+  // Result types (detections, landmarks, rects, …) arrive as the JSON writer
+  // writes them, as dicts and lists: one conversion for every registered type.
+  if (JsonSerializerRegistry::Global().Has(packet.type())) {
+    auto json = JsonSerializerRegistry::Global().Serialize(packet);
+    ThrowIfError(json.status());
+    return py::module_::import("json").attr("loads")(json->dump());
   }
   throw GraphError(fmt::format("no Python conversion for packets of type {}", packet.TypeName()));
 }

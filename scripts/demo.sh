@@ -45,6 +45,17 @@ if [[ ! -f $VIDEO ]]; then
 fi
 mkdir -p out
 OUTPUT=out/faces.avi
+JSON=out/faces.jsonl
+START=$(date +%s.%N)
 build/bin/edgepipe run graphs/face_detection_video.pbtxt --input "$VIDEO" --output "$OUTPUT" \
-  --side "model_path=$MODEL"
-echo "demo: annotated video written to $(pwd)/$OUTPUT"
+  --side "model_path=$MODEL" --side "json_path=$JSON" --quiet
+END=$(date +%s.%N)
+echo "demo: annotated video: $(pwd)/$OUTPUT"
+echo "demo: detections (JSON lines, one per frame): $(pwd)/$JSON"
+python3 - "$JSON" "$START" "$END" <<'PY'
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+faces = sum(len(line.get("detections", [])) for line in lines)
+seconds = float(sys.argv[3]) - float(sys.argv[2])
+print(f"demo: {len(lines)} frames, {faces} faces, {len(lines) / seconds:.1f} fps (whole run)")
+PY

@@ -5,7 +5,11 @@
 // Output  IMAGE (ImageFrame) of exactly width × height, same format.
 //         TRANSFORM (LetterboxTransform, optional): scale and padding, with
 //         TargetToSource / NormalizedTargetToSource to map detections back.
-// Options LetterboxCalculatorOptions: width, height, pad_value, center.
+// Options LetterboxCalculatorOptions: width, height, pad_value, center,
+//         area_average_shrinking (cv::INTER_AREA when shrinking; else bilinear).
+//
+// This is not MediaPipe's sampling (it warps bilinearly with no averaging):
+// ImageToTensorCalculator with output_width/height reproduces that.
 //
 //   node {
 //     calculator: "LetterboxCalculator"
@@ -94,8 +98,8 @@ class LetterboxCalculator : public CalculatorBase {
     cv::Mat output(options_.height(), options_.width(), image->mat().type(), cv::Scalar::all(options_.pad_value()));
     cv::Mat content = output(cv::Rect(static_cast<int>(transform.pad_left), static_cast<int>(transform.pad_top),
                                       content_width, content_height));
-    const bool shrinking = content_width < image->width();
-    cv::resize(image->mat(), content, content.size(), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+    const bool area_average = options_.area_average_shrinking() && content_width < image->width();
+    cv::resize(image->mat(), content, content.size(), 0, 0, area_average ? cv::INTER_AREA : cv::INTER_LINEAR);
 
     EP_ASSIGN_OR_RETURN(ImageFrame letterboxed, ImageFrame::FromMat(image->format(), std::move(output)));
     EP_RETURN_IF_ERROR(cc->Outputs().Tag("IMAGE").Add(std::move(letterboxed), cc->InputTimestamp()));

@@ -2,7 +2,8 @@
 //
 // Input   IMAGE (ImageFrame)
 // Side    OUTPUT_PATH (string, optional): a file pattern, or an existing
-//         directory (frames go to DIR/frame_{index:06d}.png).
+//         directory (frames go to DIR/frame_{index:06d}.png). Connected but
+//         unset (or ""), with no path_pattern set in the options, the writer is off (docs/graphs.md).
 // Options ImageWriterCalculatorOptions: path_pattern, jpeg_quality.
 //
 // The pattern is an fmt format string with named fields {index} (the frame's
@@ -30,7 +31,7 @@ class ImageWriterCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<ImageWriterCalculatorOptions>();
     cc->Input<ImageFrame>("IMAGE").Doc("frames to save");
-    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("file pattern or directory (string)");
+    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("file pattern or directory (string); connected but unset: off");
     cc->SetDoc(
         "Saves each frame as an image file named by a pattern with {index} and {timestamp_us} fields "
         "(e.g. out/frame_{index:06d}.png); the extension picks the format (png, jpg, bmp, …).");
@@ -53,6 +54,11 @@ class ImageWriterCalculator : public CalculatorBase {
                      ? (std::filesystem::path(*side_path) / "frame_{index:06d}.png").string()
                      : *side_path;
     }
+    if (!side_path && !options.has_path_pattern() && SidePacketConnected(*cc, "OUTPUT_PATH")) {
+      off_ = true;  // the graph's output_path side packet was left unset
+      return OkStatus();
+    }
+    if (pattern_.empty()) return InvalidArgumentError("ImageWriterCalculator: path_pattern is empty");
     // Check the pattern now rather than at the first frame.
     auto first = FileName(0, 0);
     if (!first.ok()) return first.status();
@@ -64,6 +70,7 @@ class ImageWriterCalculator : public CalculatorBase {
   }
 
   Status Process(CalculatorContext* cc) override {
+    if (off_) return OkStatus();
     EP_ASSIGN_OR_RETURN(const ImageFrame* image, cc->Inputs().Tag("IMAGE").Get<ImageFrame>());
     EP_ASSIGN_OR_RETURN(std::string file, FileName(index_, cc->InputTimestamp().Value()));
     // Encoders take BGR (or gray); RGBA is written with its alpha channel as BGRA.
@@ -97,6 +104,7 @@ class ImageWriterCalculator : public CalculatorBase {
   std::string pattern_;
   int jpeg_quality_ = 95;
   int64_t index_ = 0;
+  bool off_ = false;
 };
 
 EDGEPIPE_REGISTER_CALCULATOR(ImageWriterCalculator);

@@ -5,7 +5,9 @@
 //         JSON serializer (numbers, strings, vectors, Tensor, ImageFrame
 //         metadata, VideoHeader, LetterboxTransform, and whatever other
 //         calculators register with RegisterJsonSerializer<T>()).
-// Side    OUTPUT_PATH (string, optional): overrides options.path.
+// Side    OUTPUT_PATH (string, optional): overrides options.path. Connected
+//         but unset (or ""), with no options.path, the writer is off: it
+//         consumes its inputs and writes nothing (docs/graphs.md).
 // Options JsonLinesWriterCalculatorOptions: path ("-" = stdout), flush_each_line.
 //
 // Inputs are synchronised: a line holds every stream's packet at that timestamp
@@ -35,7 +37,7 @@ class JsonLinesWriterCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<JsonLinesWriterCalculatorOptions>();
     cc->AddInput("", TypeId::Any()).Repeated().Doc("streams to write (any serialisable type)");
-    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("file to write (string)");
+    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("file to write (string); connected but unset: off");
     cc->SetDoc(
         "Writes one JSON object per timestamp, {\"timestamp_us\": T, \"<stream name>\": value, …}, to a "
         "file or standard output. Any payload type with a registered JSON serializer can be written; "
@@ -53,6 +55,10 @@ class JsonLinesWriterCalculator : public CalculatorBase {
     EP_ASSIGN_OR_RETURN(std::optional<std::string> side_path, StringSidePacket(*cc, "OUTPUT_PATH"));
     path_ = side_path.value_or(options.path());
     flush_each_line_ = options.flush_each_line();
+    if (path_.empty() && SidePacketConnected(*cc, "OUTPUT_PATH")) {
+      off_ = true;  // the graph's json_path-style side packet was left unset
+      return OkStatus();
+    }
     if (path_.empty()) {
       return InvalidArgumentError("JsonLinesWriterCalculator has no file to write: set options.path or the OUTPUT_PATH side packet");
     }
@@ -65,6 +71,7 @@ class JsonLinesWriterCalculator : public CalculatorBase {
   }
 
   Status Process(CalculatorContext* cc) override {
+    if (off_) return OkStatus();
     nlohmann::json line = {{"timestamp_us", cc->InputTimestamp().Value()}};
     for (int i = 0; i < cc->Inputs().NumEntries(); ++i) {
       const InputStreamView& input = cc->Inputs().Index(i);
@@ -81,6 +88,7 @@ class JsonLinesWriterCalculator : public CalculatorBase {
   }
 
   Status Close(CalculatorContext*) override {
+    if (off_) return OkStatus();
     if (file_.is_open()) {
       file_.close();
       if (!file_) return DataLossError("closing '{}' failed", path_);
@@ -93,6 +101,7 @@ class JsonLinesWriterCalculator : public CalculatorBase {
  private:
   std::string path_;
   bool flush_each_line_ = false;
+  bool off_ = false;
   std::ofstream file_;
   std::vector<std::string> names_;
 };

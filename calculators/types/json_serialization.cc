@@ -5,7 +5,9 @@
 
 #include "calculators/types/detection.h"
 #include "calculators/types/image_frame.h"
+#include "calculators/types/landmarks.h"
 #include "calculators/types/letterbox_transform.h"
+#include "calculators/types/normalized_rect.h"
 #include "calculators/types/tensor.h"
 #include "calculators/types/video_header.h"
 
@@ -69,6 +71,10 @@ JsonSerializerRegistry::JsonSerializerRegistry() {
   RegisterPlain<std::vector<std::string>>(*this);
   RegisterPlain<Detection>(*this);
   RegisterPlain<std::vector<Detection>>(*this);
+  RegisterPlain<NormalizedRect>(*this);
+  RegisterPlain<LandmarkList>(*this);
+  RegisterPlain<std::vector<LandmarkList>>(*this);
+  RegisterPlain<Rect>(*this);
   RegisterWith<ImageFrame>(*this, [](const ImageFrame& image) {
     return nlohmann::json{{"format", ImageFormatName(image.format())}, {"width", image.width()}, {"height", image.height()}};
   });

@@ -40,4 +40,6 @@ Result<std::optional<int64_t>> IntSidePacket(const CalculatorContext& cc, std::s
   return InvalidArgumentError("side packet {} must be an integer or a string, got {}", tag, packet->TypeName());
 }
 
+bool SidePacketConnected(const CalculatorContext& cc, std::string_view tag) { return cc.InputSidePackets().HasTag(tag); }
+
 }  // namespace edgepipe

@@ -22,4 +22,10 @@ Result<std::optional<std::string>> StringSidePacket(const CalculatorContext& cc,
 // string), or nullopt when it is not connected or an empty string.
 Result<std::optional<int64_t>> IntSidePacket(const CalculatorContext& cc, std::string_view tag);
 
+// Whether the node's config connects side packet `tag` (whatever its value).
+// Writers use it for the ready-graph convention (docs/graphs.md): a connected
+// OUTPUT_PATH left unset, with no path in the options, turns that output off
+// instead of being an error.
+bool SidePacketConnected(const CalculatorContext& cc, std::string_view tag);
+
 }  // namespace edgepipe

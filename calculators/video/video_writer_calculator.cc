@@ -2,7 +2,9 @@
 //
 // Input   IMAGE (ImageFrame); its VideoHeader stream header, when present,
 //         gives the frame rate.
-// Side    OUTPUT_PATH (string, optional): overrides options.path.
+// Side    OUTPUT_PATH (string, optional): overrides options.path. Connected
+//         but unset (or ""), with no options.path, the writer is off: it
+//         consumes its frames and writes nothing (docs/graphs.md).
 // Options VideoWriterCalculatorOptions: path, fourcc, fps.
 //
 // The file is opened at the first frame (its size is the video's size; later
@@ -47,7 +49,7 @@ class VideoWriterCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
     cc->Input<ImageFrame>("IMAGE").Doc("frames to encode (header: VideoHeader, optional)");
-    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("video file path (string)");
+    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("video file path (string); connected but unset: off");
     cc->SetDoc(
         "Encodes frames into a video file with OpenCV (codec from the fourcc option or the file "
         "extension). The frame rate comes from the fps option, else the input's VideoHeader, else the "
@@ -65,6 +67,10 @@ class VideoWriterCalculator : public CalculatorBase {
     const auto& options = cc->Options<Options>();
     EP_ASSIGN_OR_RETURN(std::optional<std::string> side_path, StringSidePacket(*cc, "OUTPUT_PATH"));
     path_ = side_path.value_or(options.path());
+    if (path_.empty() && SidePacketConnected(*cc, "OUTPUT_PATH")) {
+      off_ = true;  // the graph's output_path side packet was left unset
+      return OkStatus();
+    }
     if (path_.empty()) {
       return InvalidArgumentError(
           "VideoWriterCalculator has no file to write: set options.path or the OUTPUT_PATH side packet "
@@ -88,6 +94,7 @@ class VideoWriterCalculator : public CalculatorBase {
   }
 
   Status Process(CalculatorContext* cc) override {
+    if (off_) return OkStatus();
     EP_ASSIGN_OR_RETURN(const ImageFrame* image, cc->Inputs().Tag("IMAGE").Get<ImageFrame>());
     if (!writer_.isOpened()) {
       if (fps_ <= 0) {
@@ -147,6 +154,7 @@ class VideoWriterCalculator : public CalculatorBase {
   std::string path_;
   std::string fourcc_;
   double fps_ = 0;
+  bool off_ = false;
   cv::VideoWriter writer_;
   cv::Size size_;
   bool is_color_ = true;

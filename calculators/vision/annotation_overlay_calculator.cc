@@ -4,6 +4,7 @@
 // Input   IMAGE (ImageFrame): the frame the detections are normalised to.
 //         DETECTIONS (std::vector<Detection>, optional): a frame without a
 //         detections packet at its timestamp is passed through unannotated.
+//         LANDMARKS (LandmarkList, optional): points and skeleton (landmark_drawing.h).
 // Output  IMAGE (ImageFrame): same size and format, annotated.
 // Options AnnotationOverlayCalculatorOptions: box_color, keypoint_color (RGB),
 //         thickness, keypoint_radius, draw_scores.
@@ -29,6 +30,7 @@
 #include "calculators/types/header_forwarding.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/vision/annotation_overlay_calculator.pb.h"
+#include "calculators/vision/landmark_drawing.h"
 #include "core/calculator.h"
 
 namespace edgepipe {
@@ -69,6 +71,7 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     cc->UseOptions<Options>();
     cc->Input<ImageFrame>("IMAGE").Doc("frame to annotate");
     cc->Input<std::vector<Detection>>("DETECTIONS").Optional().Doc("detections normalised to that frame");
+    cc->Input<LandmarkList>("LANDMARKS").Optional().Doc("landmarks normalised to that frame");
     cc->Output<ImageFrame>("IMAGE").Doc("annotated copy of the frame");
     cc->SetTimestampOffset(0);
     cc->SetDoc(
@@ -102,11 +105,23 @@ class AnnotationOverlayCalculator : public CalculatorBase {
   Status Process(CalculatorContext* cc) override {
     EP_ASSIGN_OR_RETURN(const ImageFrame* image, cc->Inputs().Tag("IMAGE").Get<ImageFrame>());
     const bool has_detections = cc->Inputs().HasTag("DETECTIONS") && !cc->Inputs().Tag("DETECTIONS").IsEmpty();
-    if (!has_detections) return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
-    EP_ASSIGN_OR_RETURN(const std::vector<Detection>* detections,
-                        cc->Inputs().Tag("DETECTIONS").Get<std::vector<Detection>>());
+    const bool has_landmarks = cc->Inputs().HasTag("LANDMARKS") && !cc->Inputs().Tag("LANDMARKS").IsEmpty();
+    if (!has_detections && !has_landmarks) return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
+    static const std::vector<Detection> kNone;
+    const std::vector<Detection>* detections = &kNone;
+    if (has_detections) {
+      EP_ASSIGN_OR_RETURN(detections, cc->Inputs().Tag("DETECTIONS").Get<std::vector<Detection>>());
+    }
 
     cv::Mat canvas = image->mat().clone();
+    if (has_landmarks) {
+      EP_ASSIGN_OR_RETURN(const LandmarkList* landmarks, cc->Inputs().Tag("LANDMARKS").Get<LandmarkList>());
+      const LandmarkStyle style{
+          ToScalar(options_.has_landmark_color() ? options_.landmark_color() : MakeColor(255, 0, 0), image->format()),
+          ToScalar(options_.has_connection_color() ? options_.connection_color() : MakeColor(255, 255, 255), image->format()),
+          options_.keypoint_radius(), options_.thickness(), options_.min_landmark_score()};
+      DrawLandmarks(canvas, *landmarks, style);
+    }
     const cv::Scalar box_color = ToScalar(options_.box_color(), image->format());
     const cv::Scalar keypoint_color = ToScalar(options_.keypoint_color(), image->format());
     const int width = image->width(), height = image->height();

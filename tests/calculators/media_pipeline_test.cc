@@ -72,6 +72,42 @@ TEST(MediaPipelineTest, WriterWithoutPathIsAnError) {
   EXPECT_THAT(outputs.status().message(), ::testing::HasSubstr("OUTPUT_PATH"));
 }
 
+// The ready-graph convention (docs/graphs.md): a writer whose OUTPUT_PATH side
+// packet is connected but left unset (absent, or "" as `edgepipe run` passes
+// for a missing flag) is off; set, it writes.
+TEST(SinksTest, WritersWithUnsetOutputSidePacketAreOff) {
+  EDGEPIPE_REQUIRE_SHARED_FILE(MediaPath("traffic_0001.bmp"));
+  const std::filesystem::path dir = FreshDir("unset_outputs");
+  const std::string graph = R"(
+    node {
+      calculator: "ImageFileSourceCalculator"
+      input_side_packet: "INPUT_PATH:input_path"
+      output_stream: "IMAGE:frames"
+    }
+    node { calculator: "VideoWriterCalculator" input_stream: "IMAGE:frames" input_side_packet: "OUTPUT_PATH:output_path" }
+    node { calculator: "ImageWriterCalculator" input_stream: "IMAGE:frames" input_side_packet: "OUTPUT_PATH:images_path" }
+    node { calculator: "JsonLinesWriterCalculator" input_stream: "frames" input_side_packet: "OUTPUT_PATH:json_path" }
+  )";
+  const Packet input = MakePacket<std::string>(MediaPath("traffic_*.bmp"));
+  // output_path given as "", images_path and json_path not given at all.
+  auto off = RunAndCollect(graph, {}, {{"input_path", input}, {"output_path", MakePacket<std::string>("")}});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  EXPECT_FALSE(std::filesystem::exists("frame_000000.png")) << "the image writer fell back to its default pattern";
+
+  auto on = RunAndCollect(graph, {}, {{"input_path", input},
+                                      {"output_path", MakePacket<std::string>((dir / "v.avi").string())},
+                                      {"images_path", MakePacket<std::string>(dir.string())},
+                                      {"json_path", MakePacket<std::string>((dir / "r.jsonl").string())}});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_GT(std::filesystem::file_size(dir / "v.avi"), 0u);
+  EXPECT_TRUE(std::filesystem::exists(dir / "frame_000002.png"));
+  std::ifstream json(dir / "r.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(json, line);) ++lines;
+  EXPECT_EQ(lines, 3);
+}
+
 TEST(SinksTest, JsonLinesOnePerTimestamp) {
   EDGEPIPE_REQUIRE_SHARED_FILE(MediaPath("traffic_0001.bmp"));
   const std::string output = (FreshDir("json") / "results.jsonl").string();
