@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "calculators/types/classification.h"
 #include "calculators/types/detection.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/letterbox_transform.h"
+#include "calculators/types/segmentation_mask.h"
 #include "calculators/types/tensor.h"
 #include "calculators/types/video_header.h"
 
@@ -69,6 +71,8 @@ JsonSerializerRegistry::JsonSerializerRegistry() {
   RegisterPlain<std::vector<std::string>>(*this);
   RegisterPlain<Detection>(*this);
   RegisterPlain<std::vector<Detection>>(*this);
+  RegisterPlain<std::vector<Classification>>(*this);
+  RegisterWith<SegmentationMask>(*this, SegmentationMaskToJson);
   RegisterWith<ImageFrame>(*this, [](const ImageFrame& image) {
     return nlohmann::json{{"format", ImageFormatName(image.format())}, {"width", image.width()}, {"height", image.height()}};
   });
