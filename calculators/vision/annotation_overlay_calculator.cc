@@ -119,12 +119,19 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     if (!has_detections && !present("CLASSIFICATIONS") && !present("MASK")) {
       return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
     }
+    static const std::vector<Detection> kNoDetections;
+    const std::vector<Detection>* detections = &kNoDetections;
+    if (has_detections) {
+      EP_ASSIGN_OR_RETURN(detections, cc->Inputs().Tag("DETECTIONS").Get<std::vector<Detection>>());
+    }
 
     cv::Mat canvas = image->mat().clone();
+    const cv::Scalar box_color = ToScalar(options_.box_color(), image->format());
+    const cv::Scalar keypoint_color = ToScalar(options_.keypoint_color(), image->format());
     const int width = image->width(), height = image->height();
     // Text size follows the frame so that labels stay legible on small and large videos.
     const double font_scale = std::max(0.4, std::min(width, height) / 800.0);
-    if (present("MASK")) {
+    if (present("MASK")) {  // under everything else
       EP_ASSIGN_OR_RETURN(const SegmentationMask* mask, cc->Inputs().Tag("MASK").Get<SegmentationMask>());
       const Color& rgb = options_.mask_color();
       const cv::Vec3b mask_rgb(cv::saturate_cast<uint8_t>(rgb.r()), cv::saturate_cast<uint8_t>(rgb.g()),
@@ -132,23 +139,6 @@ class AnnotationOverlayCalculator : public CalculatorBase {
       Status drawn = DrawSegmentationMask(canvas, image->format(), *mask, options_.mask_alpha(), mask_rgb, font_scale);
       if (!drawn.ok()) return drawn.WithContext("AnnotationOverlayCalculator MASK");
     }
-    if (has_detections) EP_RETURN_IF_ERROR(DrawDetections(cc, image->format(), font_scale, canvas));
-    if (present("CLASSIFICATIONS")) {
-      EP_ASSIGN_OR_RETURN(const std::vector<Classification>* classifications,
-                          cc->Inputs().Tag("CLASSIFICATIONS").Get<std::vector<Classification>>());
-      DrawClassifications(canvas, image->format(), *classifications, font_scale);
-    }
-    EP_ASSIGN_OR_RETURN(ImageFrame annotated, ImageFrame::FromMat(image->format(), std::move(canvas)));
-    return cc->Outputs().Tag("IMAGE").Add(std::move(annotated), cc->InputTimestamp());
-  }
-
- private:
-  Status DrawDetections(CalculatorContext* cc, ImageFormat format, double font_scale, cv::Mat& canvas) const {
-    EP_ASSIGN_OR_RETURN(const std::vector<Detection>* detections,
-                        cc->Inputs().Tag("DETECTIONS").Get<std::vector<Detection>>());
-    const cv::Scalar box_color = ToScalar(options_.box_color(), format);
-    const cv::Scalar keypoint_color = ToScalar(options_.keypoint_color(), format);
-    const int width = canvas.cols, height = canvas.rows;
     for (const Detection& detection : *detections) {
       const cv::Point top_left = ToPixel(detection.xmin, detection.ymin, width, height);
       const cv::Point bottom_right = ToPixel(detection.xmax(), detection.ymax(), width, height);
@@ -166,9 +156,16 @@ class AnnotationOverlayCalculator : public CalculatorBase {
                     box_color, 1, cv::LINE_AA);
       }
     }
-    return OkStatus();
+    if (present("CLASSIFICATIONS")) {
+      EP_ASSIGN_OR_RETURN(const std::vector<Classification>* classifications,
+                          cc->Inputs().Tag("CLASSIFICATIONS").Get<std::vector<Classification>>());
+      DrawClassifications(canvas, image->format(), *classifications, font_scale);
+    }
+    EP_ASSIGN_OR_RETURN(ImageFrame annotated, ImageFrame::FromMat(image->format(), std::move(canvas)));
+    return cc->Outputs().Tag("IMAGE").Add(std::move(annotated), cc->InputTimestamp());
   }
 
+ private:
   Options options_;
 };
 
