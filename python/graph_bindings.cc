@@ -106,6 +106,25 @@ py::object FromPacket(const Packet& packet) {
   if (const auto* v = packet.TryGet<double>()) return py::float_(*v);
   if (const auto* v = packet.TryGet<float>()) return py::float_(*v);
   if (const auto* v = packet.TryGet<std::string>()) return py::str(*v);
+  // Before any generic conversion: a mask is worth more as an array than as its JSON summary.
+  if (const auto* mask = packet.TryGet<SegmentationMask>()) {
+    py::dict result;
+    result["kind"] = mask->kind == SegmentationMask::Kind::kLabels ? "labels" : "probability";
+    result["mask"] = MatToNumpy(mask->mask);
+    result["labels"] = mask->labels;
+    return result;
+  }
+  if (const auto* classifications = packet.TryGet<std::vector<Classification>>()) {
+    py::list result;
+    for (const Classification& c : *classifications) {
+      py::dict entry;
+      entry["index"] = c.index;
+      entry["score"] = c.score;
+      entry["label"] = c.label;
+      result.append(entry);
+    }
+    return result;
+  }
   if (const auto* frame = packet.TryGet<ImageFrame>()) {
     const int channels = frame->channels();
     std::string pixels(static_cast<size_t>(frame->width()) * frame->height() * channels, '\0');
@@ -119,24 +138,6 @@ py::object FromPacket(const Packet& packet) {
     py::tuple shape = channels == 1 ? py::make_tuple(frame->height(), frame->width())
                                     : py::make_tuple(frame->height(), frame->width(), channels);
     return array.attr("reshape")(shape);
-  }
-  if (const auto* classifications = packet.TryGet<std::vector<Classification>>()) {
-    py::list result;
-    for (const Classification& c : *classifications) {
-      py::dict entry;
-      entry["index"] = c.index;
-      entry["score"] = c.score;
-      entry["label"] = c.label;
-      result.append(entry);
-    }
-    return result;
-  }
-  if (const auto* mask = packet.TryGet<SegmentationMask>()) {
-    py::dict result;
-    result["kind"] = mask->kind == SegmentationMask::Kind::kLabels ? "labels" : "probability";
-    result["mask"] = MatToNumpy(mask->mask);
-    result["labels"] = mask->labels;
-    return result;
   }
   throw GraphError(fmt::format("no Python conversion for packets of type {}", packet.TypeName()));
 }
