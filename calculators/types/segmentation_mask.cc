@@ -19,6 +19,15 @@ const std::string& SegmentationMask::LabelName(int index) const {
   return index >= 0 && index < static_cast<int>(labels.size()) ? labels[index] : kNone;
 }
 
+std::array<int64_t, 256> SegmentationMask::LabelPixelCounts() const {
+  std::array<int64_t, 256> counts{};
+  for (int y = 0; y < mask.rows; ++y) {
+    const uint8_t* row = mask.ptr<uint8_t>(y);
+    for (int x = 0; x < mask.cols; ++x) ++counts[row[x]];
+  }
+  return counts;
+}
+
 nlohmann::json SegmentationMaskToJson(const SegmentationMask& mask) {
   nlohmann::json json = {{"kind", mask.kind == SegmentationMask::Kind::kLabels ? "labels" : "probability"},
                          {"width", mask.width()},
@@ -26,18 +35,14 @@ nlohmann::json SegmentationMaskToJson(const SegmentationMask& mask) {
   const double pixels = static_cast<double>(mask.mask.total());
   if (mask.mask.empty()) return json;
   if (mask.kind == SegmentationMask::Kind::kLabels) {
-    int histogram[256] = {};
-    for (int y = 0; y < mask.mask.rows; ++y) {
-      const uint8_t* row = mask.mask.ptr<uint8_t>(y);
-      for (int x = 0; x < mask.mask.cols; ++x) ++histogram[row[x]];
-    }
+    const std::array<int64_t, 256> histogram = mask.LabelPixelCounts();
     json["classes"] = nlohmann::json::array();
     for (int label = 0; label < 256; ++label) {
       if (histogram[label] == 0) continue;
       cv::Mat binary = mask.mask == label;
       json["classes"].push_back({{"index", label},
                                  {"label", mask.LabelName(label)},
-                                 {"fraction", histogram[label] / pixels},
+                                 {"fraction", static_cast<double>(histogram[label]) / pixels},
                                  {"box", NormalisedBox(binary)}});
     }
   } else {

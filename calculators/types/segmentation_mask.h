@@ -11,6 +11,8 @@
 // decoder was given no frame or transform.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,8 @@ struct SegmentationMask {
   int height() const { return mask.rows; }
   // The name of label value `index`, or "" without a label map.
   const std::string& LabelName(int index) const;
+  // Pixels per label value (kLabels masks).
+  std::array<int64_t, 256> LabelPixelCounts() const;
 };
 
 // A probability pixel counts as foreground from this value on (JSON summary and overlay).

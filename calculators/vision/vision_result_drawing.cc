@@ -1,6 +1,7 @@
 #include "calculators/vision/vision_result_drawing.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 
 #include <fmt/format.h>
@@ -48,11 +49,7 @@ int LineHeight(double font_scale) {
 }
 
 void DrawLegend(cv::Mat& canvas, ImageFormat format, const SegmentationMask& mask, double font_scale) {
-  int histogram[256] = {};
-  for (int y = 0; y < mask.mask.rows; ++y) {
-    const uint8_t* row = mask.mask.ptr<uint8_t>(y);
-    for (int x = 0; x < mask.mask.cols; ++x) ++histogram[row[x]];
-  }
+  const std::array<int64_t, 256> histogram = mask.LabelPixelCounts();
   const int line_height = LineHeight(font_scale);
   const int swatch = line_height - 6;
   int y = line_height;

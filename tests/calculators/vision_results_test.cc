@@ -47,8 +47,9 @@ Result<Packet> RunNode(const std::string& node, const std::vector<std::pair<std:
   return outputs[0];
 }
 
+// A file in the test's temporary directory (gtest's TempDir, per test run).
 std::string TempFile(const std::string& name, const std::string& contents) {
-  const auto path = std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+  const auto path = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(::getpid()));
   std::ofstream(path) << contents;
   return path.string();
 }
