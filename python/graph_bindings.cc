@@ -17,8 +17,10 @@
 #include <memory>
 #include <string>
 
+#include "calculators/types/classification.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/json_serialization.h"
+#include "calculators/types/segmentation_mask.h"
 #include "core/calculator.h"
 #include "core/graph.h"
 
@@ -83,7 +85,21 @@ Packet ToPacket(const py::handle& value, const std::string& image_format) {
                                py::str(value.get_type()).cast<std::string>()));
 }
 
-// Packet payload → Python value; images become numpy uint8 arrays (a copy).
+// A dense 2-D cv::Mat (uint8 or float32) as a numpy array (a copy).
+py::object MatToNumpy(const cv::Mat& mat) {
+  const bool is_float = mat.depth() == CV_32F;
+  const size_t row_bytes = static_cast<size_t>(mat.cols) * mat.elemSize();
+  std::string bytes(row_bytes * mat.rows, '\0');
+  for (int y = 0; y < mat.rows; ++y) std::memcpy(bytes.data() + y * row_bytes, mat.ptr(y), row_bytes);
+  py::object numpy = py::module_::import("numpy");
+  py::object array = numpy.attr("frombuffer")(py::bytes(bytes), is_float ? "float32" : "uint8");
+  return array.attr("reshape")(py::make_tuple(mat.rows, mat.cols));
+}
+
+// Packet payload → Python value; images become numpy uint8 arrays (a copy);
+// classifications a list of {"index", "score", "label"} dicts; a segmentation
+// mask a dict {"kind": "labels"|"probability", "mask": HxW uint8 labels or
+// float32 probabilities, "labels": label names}.
 py::object FromPacket(const Packet& packet) {
   if (const auto* v = packet.TryGet<bool>()) return py::bool_(*v);
   if (const auto* v = packet.TryGet<int64_t>()) return py::int_(*v);
@@ -91,6 +107,25 @@ py::object FromPacket(const Packet& packet) {
   if (const auto* v = packet.TryGet<double>()) return py::float_(*v);
   if (const auto* v = packet.TryGet<float>()) return py::float_(*v);
   if (const auto* v = packet.TryGet<std::string>()) return py::str(*v);
+  // Before any generic conversion: a mask is worth more as an array than as its JSON summary.
+  if (const auto* mask = packet.TryGet<SegmentationMask>()) {
+    py::dict result;
+    result["kind"] = mask->kind == SegmentationMask::Kind::kLabels ? "labels" : "probability";
+    result["mask"] = MatToNumpy(mask->mask);
+    result["labels"] = mask->labels;
+    return result;
+  }
+  if (const auto* classifications = packet.TryGet<std::vector<Classification>>()) {
+    py::list result;
+    for (const Classification& c : *classifications) {
+      py::dict entry;
+      entry["index"] = c.index;
+      entry["score"] = c.score;
+      entry["label"] = c.label;
+      result.append(entry);
+    }
+    return result;
+  }
   if (const auto* frame = packet.TryGet<ImageFrame>()) {
     const int channels = frame->channels();
     std::string pixels(static_cast<size_t>(frame->width()) * frame->height() * channels, '\0');

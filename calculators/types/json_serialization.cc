@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "calculators/types/classification.h"
 #include "calculators/types/detection.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/landmarks.h"
 #include "calculators/types/letterbox_transform.h"
 #include "calculators/types/normalized_rect.h"
+#include "calculators/types/segmentation_mask.h"
 #include "calculators/types/tensor.h"
 #include "calculators/types/video_header.h"
 
@@ -75,6 +77,8 @@ JsonSerializerRegistry::JsonSerializerRegistry() {
   RegisterPlain<LandmarkList>(*this);
   RegisterPlain<std::vector<LandmarkList>>(*this);
   RegisterPlain<Rect>(*this);
+  RegisterPlain<std::vector<Classification>>(*this);
+  RegisterWith<SegmentationMask>(*this, SegmentationMaskToJson);
   RegisterWith<ImageFrame>(*this, [](const ImageFrame& image) {
     return nlohmann::json{{"format", ImageFormatName(image.format())}, {"width", image.width()}, {"height", image.height()}};
   });

@@ -2,8 +2,9 @@
 //
 // Payloads are type-erased, so serializers are looked up by payload type in a
 // registry. The built-in payloads (numbers, strings, vectors of them, ImageFrame
-// and Tensor metadata, VideoHeader, LetterboxTransform, Detection and
-// std::vector<Detection>) are registered
+// and Tensor metadata, VideoHeader, LetterboxTransform, Detection,
+// std::vector<Detection>, std::vector<Classification> and SegmentationMask
+// (a summary: segmentation_mask.h)) are registered
 // already; another payload type is added once, at start-up or in its
 // calculator's Open, with
 //   RegisterJsonSerializer<MyPayload>();   // uses nlohmann's to_json(json&, const MyPayload&)

@@ -5,9 +5,12 @@
 //         DETECTIONS (std::vector<Detection>, optional): a frame without a
 //         detections packet at its timestamp is passed through unannotated.
 //         LANDMARKS (LandmarkList, optional): points and skeleton (landmark_drawing.h).
+//         CLASSIFICATIONS (std::vector<Classification>, optional) and MASK
+//         (SegmentationMask, optional, the frame's size): drawn by
+//         vision_result_drawing.h (mask under everything, classes on top).
 // Output  IMAGE (ImageFrame): same size and format, annotated.
 // Options AnnotationOverlayCalculatorOptions: box_color, keypoint_color (RGB),
-//         thickness, keypoint_radius, draw_scores.
+//         thickness, keypoint_radius, draw_scores, mask_alpha, mask_color.
 //
 // Colours are given as RGB and converted to the frame's channel order (BGR
 // frames straight from a decoder get the same colours as RGB ones). The input
@@ -26,11 +29,14 @@
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
+#include "calculators/types/classification.h"
 #include "calculators/types/detection.h"
 #include "calculators/types/header_forwarding.h"
 #include "calculators/types/image_frame.h"
+#include "calculators/types/segmentation_mask.h"
 #include "calculators/vision/annotation_overlay_calculator.pb.h"
 #include "calculators/vision/landmark_drawing.h"
+#include "calculators/vision/vision_result_drawing.h"
 #include "core/calculator.h"
 
 namespace edgepipe {
@@ -72,12 +78,15 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     cc->Input<ImageFrame>("IMAGE").Doc("frame to annotate");
     cc->Input<std::vector<Detection>>("DETECTIONS").Optional().Doc("detections normalised to that frame");
     cc->Input<LandmarkList>("LANDMARKS").Optional().Doc("landmarks normalised to that frame");
+    cc->Input<std::vector<Classification>>("CLASSIFICATIONS").Optional().Doc("top classes, written at the top left");
+    cc->Input<SegmentationMask>("MASK").Optional().Doc("segmentation mask at the frame's size, blended in");
     cc->Output<ImageFrame>("IMAGE").Doc("annotated copy of the frame");
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Draws detections on a copy of each frame with OpenCV: box outlines, keypoint dots and the score "
-        "above each box. Colours are RGB and adapted to the frame's format; frames without detections at "
-        "their timestamp pass through unannotated.");
+        "above each box; segmentation masks blended in with a stable colour per label (and a legend); the top "
+        "classes of a classifier with their scores. Colours are RGB and adapted to the frame's format; frames "
+        "without annotations at their timestamp pass through unannotated.");
     cc->SetExampleConfig(R"(node {
   calculator: "AnnotationOverlayCalculator"
   input_stream: "IMAGE:frames"
@@ -92,6 +101,10 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     options_ = cc->Options<Options>();
     if (!options_.has_box_color()) *options_.mutable_box_color() = MakeColor(0, 255, 0);
     if (!options_.has_keypoint_color()) *options_.mutable_keypoint_color() = MakeColor(255, 0, 0);
+    if (!options_.has_mask_color()) *options_.mutable_mask_color() = MakeColor(255, 0, 255);
+    if (!(options_.mask_alpha() >= 0 && options_.mask_alpha() <= 1)) {
+      return InvalidArgumentError("AnnotationOverlayCalculator: mask_alpha must be in [0, 1], got {}", options_.mask_alpha());
+    }
     if (options_.thickness() <= 0) {
       return InvalidArgumentError("AnnotationOverlayCalculator: thickness must be positive, got {}", options_.thickness());
     }
@@ -104,16 +117,32 @@ class AnnotationOverlayCalculator : public CalculatorBase {
 
   Status Process(CalculatorContext* cc) override {
     EP_ASSIGN_OR_RETURN(const ImageFrame* image, cc->Inputs().Tag("IMAGE").Get<ImageFrame>());
-    const bool has_detections = cc->Inputs().HasTag("DETECTIONS") && !cc->Inputs().Tag("DETECTIONS").IsEmpty();
-    const bool has_landmarks = cc->Inputs().HasTag("LANDMARKS") && !cc->Inputs().Tag("LANDMARKS").IsEmpty();
-    if (!has_detections && !has_landmarks) return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
-    static const std::vector<Detection> kNone;
-    const std::vector<Detection>* detections = &kNone;
+    auto present = [cc](const char* tag) { return cc->Inputs().HasTag(tag) && !cc->Inputs().Tag(tag).IsEmpty(); };
+    const bool has_detections = present("DETECTIONS");
+    const bool has_landmarks = present("LANDMARKS");
+    if (!has_detections && !has_landmarks && !present("CLASSIFICATIONS") && !present("MASK")) {
+      return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
+    }
+    static const std::vector<Detection> kNoDetections;
+    const std::vector<Detection>* detections = &kNoDetections;
     if (has_detections) {
       EP_ASSIGN_OR_RETURN(detections, cc->Inputs().Tag("DETECTIONS").Get<std::vector<Detection>>());
     }
 
     cv::Mat canvas = image->mat().clone();
+    const cv::Scalar box_color = ToScalar(options_.box_color(), image->format());
+    const cv::Scalar keypoint_color = ToScalar(options_.keypoint_color(), image->format());
+    const int width = image->width(), height = image->height();
+    // Text size follows the frame so that labels stay legible on small and large videos.
+    const double font_scale = std::max(0.4, std::min(width, height) / 800.0);
+    if (present("MASK")) {  // under everything else
+      EP_ASSIGN_OR_RETURN(const SegmentationMask* mask, cc->Inputs().Tag("MASK").Get<SegmentationMask>());
+      const Color& rgb = options_.mask_color();
+      const cv::Vec3b mask_rgb(cv::saturate_cast<uint8_t>(rgb.r()), cv::saturate_cast<uint8_t>(rgb.g()),
+                               cv::saturate_cast<uint8_t>(rgb.b()));
+      Status drawn = DrawSegmentationMask(canvas, image->format(), *mask, options_.mask_alpha(), mask_rgb, font_scale);
+      if (!drawn.ok()) return drawn.WithContext("AnnotationOverlayCalculator MASK");
+    }
     if (has_landmarks) {
       EP_ASSIGN_OR_RETURN(const LandmarkList* landmarks, cc->Inputs().Tag("LANDMARKS").Get<LandmarkList>());
       const LandmarkStyle style{
@@ -122,11 +151,6 @@ class AnnotationOverlayCalculator : public CalculatorBase {
           options_.keypoint_radius(), options_.thickness(), options_.min_landmark_score()};
       DrawLandmarks(canvas, *landmarks, style);
     }
-    const cv::Scalar box_color = ToScalar(options_.box_color(), image->format());
-    const cv::Scalar keypoint_color = ToScalar(options_.keypoint_color(), image->format());
-    const int width = image->width(), height = image->height();
-    // Text size follows the frame so that labels stay legible on small and large videos.
-    const double font_scale = std::max(0.4, std::min(width, height) / 800.0);
     for (const Detection& detection : *detections) {
       const cv::Point top_left = ToPixel(detection.xmin, detection.ymin, width, height);
       const cv::Point bottom_right = ToPixel(detection.xmax(), detection.ymax(), width, height);
@@ -143,6 +167,11 @@ class AnnotationOverlayCalculator : public CalculatorBase {
         cv::putText(canvas, fmt::format("{:.2f}", detection.score), origin, cv::FONT_HERSHEY_SIMPLEX, font_scale,
                     box_color, 1, cv::LINE_AA);
       }
+    }
+    if (present("CLASSIFICATIONS")) {
+      EP_ASSIGN_OR_RETURN(const std::vector<Classification>* classifications,
+                          cc->Inputs().Tag("CLASSIFICATIONS").Get<std::vector<Classification>>());
+      DrawClassifications(canvas, image->format(), *classifications, font_scale);
     }
     EP_ASSIGN_OR_RETURN(ImageFrame annotated, ImageFrame::FromMat(image->format(), std::move(canvas)));
     return cc->Outputs().Tag("IMAGE").Add(std::move(annotated), cc->InputTimestamp());

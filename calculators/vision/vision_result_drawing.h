@@ -1,0 +1,33 @@
+// Drawing classifications and segmentation masks onto a frame, for
+// AnnotationOverlayCalculator (kept apart from its detection drawing).
+//
+// Colours are stable per label: label i always gets the same colour (the
+// PASCAL VOC colour map, bit-interleaved from i), in every frame and graph.
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "calculators/types/classification.h"
+#include "calculators/types/image_frame.h"
+#include "calculators/types/segmentation_mask.h"
+
+namespace edgepipe {
+
+// The RGB colour of label `index` (0 → black: background).
+cv::Vec3b LabelColor(int index);
+
+// Label masks: pixels of every label but 0 are blended with the label's
+// colour (weight `alpha`) and a legend of the labels present is drawn at the
+// top right. Probability masks: each pixel is blended with `probability_rgb`
+// with weight alpha × probability. The mask must have the canvas' size.
+Status DrawSegmentationMask(cv::Mat& canvas, ImageFormat format, const SegmentationMask& mask, double alpha,
+                            cv::Vec3b probability_rgb, double font_scale);
+
+// One line per class at the top left, "label 0.87" (index when unlabelled),
+// on a dark band, with a swatch in the label's colour.
+void DrawClassifications(cv::Mat& canvas, ImageFormat format, const std::vector<Classification>& classifications,
+                         double font_scale);
+
+}  // namespace edgepipe
