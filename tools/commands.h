@@ -12,6 +12,7 @@ int& ExitCode();
 void AddInspectCommand(CLI::App& app);
 void AddInferCommand(CLI::App& app);
 void AddBenchGraphCommand(CLI::App& app);
+void AddBenchCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app);
 void AddCatalogueCommands(CLI::App& app);
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   edgepipe::tools::AddInspectCommand(app);
   edgepipe::tools::AddInferCommand(app);
   edgepipe::tools::AddBenchGraphCommand(app);
+  edgepipe::tools::AddBenchCommand(app);
   CLI11_PARSE(app, argc, argv);
   return edgepipe::tools::ExitCode();
 }
