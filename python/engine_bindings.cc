@@ -17,6 +17,7 @@
 #include "engine/backend_registry.h"
 #include "engine/interpreter.h"
 #include "engine/model.h"
+#include "python/errors.h"
 
 namespace py = pybind11;
 using namespace edgepipe;
@@ -24,14 +25,8 @@ using namespace edgepipe::engine;
 
 namespace {
 
-[[noreturn]] void Raise(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kOutOfRange: throw py::value_error(status.ToString());
-    case StatusCode::kNotFound: throw py::value_error(status.ToString());
-    default: throw std::runtime_error(status.ToString());
-  }
-}
+// Every error is an edgepipe.Error subclass (python/errors.h).
+[[noreturn]] void Raise(const Status& status) { edgepipe::python::RaiseStatus(status); }
 
 // Arrays and dtypes are made through numpy's Python API rather than
 // pybind11's C-level helpers: Debian's pybind11 2.10 predates NumPy 2, whose
@@ -80,22 +75,18 @@ class PyInterpreter {
  public:
   PyInterpreter(const std::string& model_path, int num_threads, bool fp16_inference, bool profile_per_op,
                 bool preserve_all_tensors, std::vector<std::string> backends, std::optional<std::string> isa) {
-    auto model = Model::Load(model_path);
-    if (!model.ok()) Raise(model.status());
     InterpreterOptions options;
     options.num_threads = num_threads;
     options.fp16_inference = fp16_inference;
     options.profile_per_op = profile_per_op;
     options.preserve_all_tensors = preserve_all_tensors;
     options.backends = std::move(backends);
-    if (isa.has_value()) {
-      auto parsed = ParseIsa(*isa);
-      if (!parsed.ok()) Raise(parsed.status());
-      options.isa = *parsed;
+    Status status;
+    {
+      py::gil_scoped_release release;  // loading and planning take a while
+      status = Load(model_path, isa, options);
     }
-    auto interpreter = Interpreter::Create(*model, options);
-    if (!interpreter.ok()) Raise(interpreter.status());
-    interpreter_ = std::move(*interpreter);
+    if (!status.ok()) Raise(status);
   }
 
   py::list InputDetails() const {
@@ -111,14 +102,14 @@ class PyInterpreter {
 
   void SetInput(size_t i, py::array value) {
     if (i >= interpreter_->num_inputs())
-      throw py::index_error(fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
+      edgepipe::python::RaiseError(StatusCode::kOutOfRange, fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
     TensorView& view = interpreter_->input(i);
     if (!value.dtype().equal(py::dtype(std::string(DTypeName(view.dtype)))))
-      throw py::value_error(fmt::format("input {} '{}' is {}, got an array of {}", i, view.name,
+      edgepipe::python::RaiseError(StatusCode::kInvalidArgument, fmt::format("input {} '{}' is {}, got an array of {}", i, view.name,
                                         DTypeName(view.dtype), std::string(py::str(value.dtype()))));
     std::vector<int32_t> shape(value.shape(), value.shape() + value.ndim());
     if (shape != view.shape)
-      throw py::value_error(fmt::format("input {} '{}' has shape [{}], got [{}]", i, view.name,
+      edgepipe::python::RaiseError(StatusCode::kInvalidArgument, fmt::format("input {} '{}' has shape [{}], got [{}]", i, view.name,
                                         fmt::join(view.shape, ","), fmt::join(shape, ",")));
     py::array contiguous = py::array::ensure(value, py::array::c_style);
     if (!contiguous) throw py::error_already_set();
@@ -127,12 +118,12 @@ class PyInterpreter {
 
   py::array GetOutput(size_t i) const {
     if (i >= interpreter_->num_outputs())
-      throw py::index_error(fmt::format("output {} out of range ({} outputs)", i, interpreter_->num_outputs()));
+      edgepipe::python::RaiseError(StatusCode::kOutOfRange, fmt::format("output {} out of range ({} outputs)", i, interpreter_->num_outputs()));
     return ToNumpy(interpreter_->output(i));
   }
   py::array GetInput(size_t i) const {
     if (i >= interpreter_->num_inputs())
-      throw py::index_error(fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
+      edgepipe::python::RaiseError(StatusCode::kOutOfRange, fmt::format("input {} out of range ({} inputs)", i, interpreter_->num_inputs()));
     return ToNumpy(interpreter_->input(i));
   }
 
@@ -186,6 +177,15 @@ class PyInterpreter {
   Interpreter& get() { return *interpreter_; }
 
  private:
+  Status Load(const std::string& model_path, const std::optional<std::string>& isa, InterpreterOptions options) {
+    EP_ASSIGN_OR_RETURN(auto model, Model::Load(model_path));
+    if (isa.has_value()) {
+      EP_ASSIGN_OR_RETURN(options.isa, ParseIsa(*isa));
+    }
+    EP_ASSIGN_OR_RETURN(interpreter_, Interpreter::Create(model, options));
+    return OkStatus();
+  }
+
   std::unique_ptr<Interpreter> interpreter_;
 };
 
@@ -194,7 +194,7 @@ class PyInterpreter {
 // reference runtime see exactly the same pixels.
 py::array ReadImageRgb(const std::string& path, int width, int height) {
   cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw py::value_error(fmt::format("cannot read image '{}'", path));
+  if (bgr.empty()) edgepipe::python::RaiseError(StatusCode::kNotFound, fmt::format("cannot read image '{}'", path));
   if (width > 0 && height > 0) cv::resize(bgr, bgr, cv::Size(width, height), 0, 0, cv::INTER_LINEAR);
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);

@@ -7,15 +7,24 @@
 //   g.add("in", numpy_rgb_image, timestamp_us=0, image_format="RGB")
 //   g.close_all(); g.wait_until_done()
 //
-// Observers run on the graph's threads with the GIL taken; every blocking call
-// releases the GIL so those threads can call back into Python.
+// The GIL is released while C++ runs and taken only around Python code
+// (observer callbacks). Calls that cannot work from inside one of the graph's
+// own callbacks (waiting for the graph, a blocking add into a full queue)
+// raise instead of deadlocking; dropping the last reference inside a callback
+// hands the graph to a thread that finishes it; waits on the main thread stop
+// on Ctrl-C (the graph is cancelled, KeyboardInterrupt raised).
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "calculators/types/classification.h"
 #include "calculators/types/image_frame.h"
@@ -23,20 +32,16 @@
 #include "calculators/types/segmentation_mask.h"
 #include "core/calculator.h"
 #include "core/graph.h"
+#include "python/callback_scope.h"
+#include "python/errors.h"
 
 namespace py = pybind11;
 
 namespace edgepipe {
 namespace {
 
-class GraphError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-void ThrowIfError(const Status& status) {
-  if (!status.ok()) throw GraphError(status.ToString());
-}
+using python::RaiseError;
+using python::ThrowIfError;
 
 // Python value → packet payload. Images come in as HxW or HxWxC uint8 arrays
 // (anything with the buffer protocol); the pixels are copied once.
@@ -48,7 +53,7 @@ Packet ToPacket(const py::handle& value, const std::string& image_format) {
   if (py::isinstance<py::buffer>(value)) {
     py::buffer_info info = py::reinterpret_borrow<py::buffer>(value).request();
     if (info.itemsize != 1 || (info.ndim != 2 && info.ndim != 3)) {
-      throw GraphError("an image must be a uint8 array of shape (height, width) or (height, width, channels)");
+      RaiseError(StatusCode::kInvalidArgument, "an image must be a uint8 array of shape (height, width) or (height, width, channels)");
     }
     const int height = static_cast<int>(info.shape[0]);
     const int width = static_cast<int>(info.shape[1]);
@@ -58,7 +63,7 @@ Packet ToPacket(const py::handle& value, const std::string& image_format) {
     auto format = ParseImageFormat(format_name);
     ThrowIfError(format.status());
     if (ImageFormatChannels(*format) != channels) {
-      throw GraphError(fmt::format("image_format {} has {} channels, the array has {}", format_name,
+      RaiseError(StatusCode::kInvalidArgument, fmt::format("image_format {} has {} channels, the array has {}", format_name,
                                    ImageFormatChannels(*format), channels));
     }
     auto frame = ImageFrame::Allocate(*format, width, height);
@@ -81,7 +86,7 @@ Packet ToPacket(const py::handle& value, const std::string& image_format) {
     }
     return MakePacket<ImageFrame>(std::move(*frame));
   }
-  throw GraphError(fmt::format("cannot send a Python {} as a packet (use bool, int, float, str or a uint8 image array)",
+  RaiseError(StatusCode::kInvalidArgument, fmt::format("cannot send a Python {} as a packet (use bool, int, float, str or a uint8 image array)",
                                py::str(value.get_type()).cast<std::string>()));
 }
 
@@ -147,7 +152,7 @@ py::object FromPacket(const Packet& packet) {
     ThrowIfError(json.status());
     return py::module_::import("json").attr("loads")(json->dump());
   }
-  throw GraphError(fmt::format("no Python conversion for packets of type {}", packet.TypeName()));
+  RaiseError(StatusCode::kUnimplemented, fmt::format("no Python conversion for packets of type {}", packet.TypeName()));
 }
 
 SidePackets ToSidePackets(const py::dict& values) {
@@ -156,31 +161,54 @@ SidePackets ToSidePackets(const py::dict& values) {
   return side_packets;
 }
 
+// Only the main thread runs Python signal handlers.
+bool OnMainThread() {
+  static const unsigned long main_ident =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  return PyThread_get_thread_ident() == main_ident;
+}
+
 class PyGraph {
  public:
-  explicit PyGraph(const std::string& config_text, const std::string& source_name) {
+  explicit PyGraph(const std::string& config_text, const std::string& source_name) : graph_(new Graph()) {
     auto config = ParseGraphConfig(config_text, source_name);
     ThrowIfError(config.status());
-    ThrowIfError(graph_.Initialize(*config));
+    ThrowIfError(graph_->Initialize(*config));
   }
   static std::unique_ptr<PyGraph> FromFile(const std::string& path) {
     auto config = LoadGraphConfigFile(path);
     ThrowIfError(config.status());
     auto graph = std::unique_ptr<PyGraph>(new PyGraph());
-    ThrowIfError(graph->graph_.Initialize(*config));
+    ThrowIfError(graph->graph_->Initialize(*config));
     return graph;
   }
   ~PyGraph() {
+    graph_->Cancel();
+    if (python::CallbackScope::Inside(this)) {
+      // The last reference went inside one of this graph's callbacks: the
+      // graph cannot finish before the callback returns, so another thread
+      // waits for it and frees it.
+      try {
+        std::thread([graph = std::move(graph_)]() mutable { graph.reset(); }).detach();
+      } catch (const std::system_error&) {
+        (void)graph_.release();  // no thread to finish it: leak rather than deadlock
+      }
+      return;
+    }
     py::gil_scoped_release release;
-    graph_.Cancel();
+    graph_.reset();
   }
 
   void Observe(const std::string& stream, py::function callback) {
-    auto shared = std::make_shared<py::function>(std::move(callback));
-    ThrowIfError(graph_.ObserveOutputStream(stream, [shared](const Packet& packet) -> Status {
+    auto owned = std::make_shared<python::PyOwned>(std::move(callback));
+    const void* self = this;
+    ThrowIfError(graph_->ObserveOutputStream(stream, [owned, self](const Packet& packet) -> Status {
       py::gil_scoped_acquire gil;
+      python::CallbackScope scope(self);
       try {
-        (*shared)(FromPacket(packet), packet.timestamp().Value());
+        owned->get()(FromPacket(packet), packet.timestamp().Value());
+      } catch (py::error_already_set& error) {
+        return UnknownError("Python observer raised {}", error.what());
       } catch (const std::exception& error) {
         return UnknownError("Python observer raised: {}", error.what());
       }
@@ -189,46 +217,89 @@ class PyGraph {
   }
 
   void Start(const py::dict& side_packets) {
+    RefuseInsideCallback("start()");
     SidePackets values = ToSidePackets(side_packets);
     py::gil_scoped_release release;
-    ThrowIfError(graph_.StartRun(values));
+    ThrowIfError(graph_->StartRun(values));
   }
 
   void Add(const std::string& stream, const py::object& value, int64_t timestamp_us, const std::string& image_format,
            bool block) {
     Packet packet = ToPacket(value, image_format).At(Timestamp(timestamp_us));
-    py::gil_scoped_release release;
-    ThrowIfError(graph_.AddPacketToInputStream(stream, std::move(packet),
-                                               block ? AddMode::kBlockIfFull : AddMode::kFailIfFull));
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = graph_->AddPacketToInputStream(stream, packet, AddMode::kFailIfFull);
+    }
+    if (status.code() != StatusCode::kUnavailable || !block) {
+      ThrowIfError(status);
+      return;
+    }
+    if (python::CallbackScope::Inside(this)) {
+      RaiseError(StatusCode::kDeadlock,
+                 fmt::format("add(\"{}\", block=True) from inside a callback of this graph: the queue is full and "
+                             "waiting could deadlock, because the graph may need the thread running this callback "
+                             "to drain it; use block=False and handle edgepipe.UnavailableError, or raise "
+                             "max_queue_size",
+                             stream));
+    }
+    ThrowIfError(WaitInterruptibly(
+        [&] { return graph_->AddPacketToInputStream(stream, packet, AddMode::kBlockIfFull); }));
   }
 
-  void Close(const std::string& stream) { ThrowIfError(graph_.CloseInputStream(stream)); }
-  void CloseAll() { ThrowIfError(graph_.CloseAllInputStreams()); }
-  void WaitUntilIdle() {
+  void Close(const std::string& stream) {
     py::gil_scoped_release release;
-    ThrowIfError(graph_.WaitUntilIdle());
+    ThrowIfError(graph_->CloseInputStream(stream));
+  }
+  void CloseAll() {
+    py::gil_scoped_release release;
+    ThrowIfError(graph_->CloseAllInputStreams());
+  }
+  void Cancel() {
+    py::gil_scoped_release release;
+    graph_->Cancel();
+  }
+  void WaitUntilIdle() {
+    RefuseInsideCallback("wait_until_idle()");
+    ThrowIfError(WaitInterruptibly([&] { return graph_->WaitUntilIdle(); }));
   }
   void WaitUntilDone() {
-    py::gil_scoped_release release;
-    ThrowIfError(graph_.WaitUntilDone());
+    RefuseInsideCallback("wait_until_done()");
+    ThrowIfError(WaitInterruptibly([&] { return graph_->WaitUntilDone(); }));
   }
   void Run(const py::dict& side_packets) {
+    RefuseInsideCallback("run()");
     SidePackets values = ToSidePackets(side_packets);
-    py::gil_scoped_release release;
-    ThrowIfError(graph_.Run(values));
+    {
+      py::gil_scoped_release release;
+      ThrowIfError(graph_->StartRun(values));
+      Status closed = graph_->CloseAllInputStreams();
+      if (!closed.ok()) {
+        graph_->Cancel();
+        (void)graph_->WaitUntilDone();
+        ThrowIfError(closed);
+      }
+    }
+    ThrowIfError(WaitInterruptibly([&] { return graph_->WaitUntilDone(); }));
   }
   py::object SidePacket(const std::string& name) {
-    auto packet = graph_.GetOutputSidePacket(name);
+    auto packet = graph_->GetOutputSidePacket(name);
     ThrowIfError(packet.status());
     return FromPacket(*packet);
   }
   py::list Stats() const {
+    std::vector<NodeStats> all;
+    {
+      py::gil_scoped_release release;
+      all = graph_->Stats();
+    }
     py::list rows;
-    for (const NodeStats& stats : graph_.Stats()) {
+    for (const NodeStats& stats : all) {
       py::dict row;
       row["node"] = stats.node;
       row["calculator"] = stats.calculator;
       row["process_calls"] = stats.process_calls;
+      row["process_time_us"] = stats.process_time_us;
       row["packets_in"] = stats.packets_in;
       row["packets_out"] = stats.packets_out;
       row["max_queue_seen"] = stats.max_queue_seen;
@@ -238,8 +309,72 @@ class PyGraph {
   }
 
  private:
-  PyGraph() = default;
-  Graph graph_;
+  PyGraph() : graph_(new Graph()) {}
+
+  void RefuseInsideCallback(const char* call) const {
+    if (!python::CallbackScope::Inside(this)) return;
+    RaiseError(StatusCode::kDeadlock,
+               fmt::format("{} from inside a callback of this graph would wait for the callback itself; call it "
+                           "from the thread that started the graph",
+                           call));
+  }
+
+  // Runs the blocking `call` with the GIL released. On the main thread the
+  // call runs on a helper thread while this one checks for signals, so Ctrl-C
+  // cancels the graph and raises KeyboardInterrupt instead of being held off
+  // until the graph ends by itself.
+  Status WaitInterruptibly(const std::function<Status()>& call) {
+    if (!OnMainThread()) {
+      py::gil_scoped_release release;
+      return call();
+    }
+    struct Shared {
+      std::mutex mutex;
+      std::condition_variable done_changed;
+      bool done = false;
+      Status status;
+    } shared;
+    std::thread helper;
+    {
+      py::gil_scoped_release release;
+      try {
+        helper = std::thread([&] {
+          Status status = call();
+          std::lock_guard lock(shared.mutex);
+          shared.status = std::move(status);
+          shared.done = true;
+          shared.done_changed.notify_all();
+        });
+      } catch (const std::system_error&) {
+        return call();  // no thread for the wait: wait here, without Ctrl-C
+      }
+    }
+    while (true) {
+      bool done;
+      {
+        py::gil_scoped_release release;
+        std::unique_lock lock(shared.mutex);
+        done = shared.done_changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return shared.done; });
+      }
+      if (done) break;
+      if (PyErr_CheckSignals() != 0) {
+        {
+          py::gil_scoped_release release;
+          graph_->Cancel();
+          helper.join();
+          // Finish the cancelled run (after an interrupted add() or
+          // wait_until_idle(); after wait_until_done() it is already finished).
+          (void)graph_->WaitUntilDone();
+        }
+        throw py::error_already_set();  // the signal handler's exception (KeyboardInterrupt)
+      }
+    }
+    py::gil_scoped_release release;
+    helper.join();
+    return shared.status;
+  }
+
+  std::unique_ptr<Graph> graph_;
 };
 
 }  // namespace
@@ -247,21 +382,48 @@ class PyGraph {
 
 void BindGraph(py::module_& m) {
   using edgepipe::PyGraph;
-  py::register_exception<edgepipe::GraphError>(m, "GraphError", PyExc_RuntimeError);
-  py::class_<PyGraph>(m, "Graph", "A validated graph of calculators, built from a text-format config.")
-      .def(py::init<const std::string&, const std::string&>(), py::arg("config"), py::arg("source_name") = "<python>")
-      .def_static("from_file", &PyGraph::FromFile, py::arg("path"))
+  py::class_<PyGraph>(m, "Graph", R"doc(A validated graph of calculators, built from a text-format config.
+
+    g = edgepipe.Graph('input_stream: "in" output_stream: "out" '
+                       'node { calculator: "PassThroughCalculator" input_stream: "in" output_stream: "out" }')
+    g.observe("out", lambda value, timestamp_us: print(value))
+    g.start()
+    g.add("in", 42, timestamp_us=0)
+    g.close_all()
+    g.wait_until_done()
+
+Values cross as bool, int, float, str and uint8 numpy images (HxW or HxWxC).
+Observers run on graph threads (with the GIL). From inside an observer you may
+add() with block=False, close(), cancel() and even drop the graph; waiting for
+the graph there raises edgepipe.DeadlockError. Waits on the main thread stop on
+Ctrl-C: the graph is cancelled and KeyboardInterrupt raised. Errors are
+edgepipe.Error subclasses carrying the C++ message.)doc")
+      .def(py::init<const std::string&, const std::string&>(), py::arg("config"), py::arg("source_name") = "<python>",
+           "Parses and validates a text-format GraphConfig; source_name names it in error messages.")
+      .def_static("from_file", &PyGraph::FromFile, py::arg("path"), "Loads and validates a .pbtxt graph config.")
       .def("observe", &PyGraph::Observe, py::arg("stream"), py::arg("callback"),
-           "Calls callback(value, timestamp_us) for every packet of `stream` (on a graph thread).")
-      .def("start", &PyGraph::Start, py::arg("side_packets") = py::dict())
+           "Calls callback(value, timestamp_us) for every packet of `stream`, on a graph thread. Call before "
+           "start(). An exception in the callback fails the run with edgepipe.UnknownError naming the stream.")
+      .def("start", &PyGraph::Start, py::arg("side_packets") = py::dict(),
+           "Opens every node with the given input side packets {name: value}; the graph then runs in the "
+           "background.")
       .def("add", &PyGraph::Add, py::arg("stream"), py::arg("value"), py::arg("timestamp_us"),
            py::arg("image_format") = "", py::arg("block") = true,
-           "Adds a packet: bool, int, float, str, or a uint8 image array (HxW or HxWxC).")
-      .def("close", &PyGraph::Close, py::arg("stream"))
-      .def("close_all", &PyGraph::CloseAll)
-      .def("wait_until_idle", &PyGraph::WaitUntilIdle)
-      .def("wait_until_done", &PyGraph::WaitUntilDone)
-      .def("run", &PyGraph::Run, py::arg("side_packets") = py::dict())
-      .def("side_packet", &PyGraph::SidePacket, py::arg("name"))
-      .def("stats", &PyGraph::Stats);
+           "Adds a packet to a graph input stream: bool, int, float, str, or a uint8 image array (HxW or HxWxC; "
+           "image_format GRAY8, RGB, RGBA, ... defaults from the channel count). Timestamps must increase. "
+           "block=True waits while a queue downstream is full; block=False raises edgepipe.UnavailableError.")
+      .def("close", &PyGraph::Close, py::arg("stream"), "Closes one graph input stream.")
+      .def("close_all", &PyGraph::CloseAll, "Closes every graph input stream; the graph then runs to its end.")
+      .def("cancel", &PyGraph::Cancel,
+           "Stops the run as soon as running calculators return; wait_until_done() then raises "
+           "edgepipe.CancelledError.")
+      .def("wait_until_idle", &PyGraph::WaitUntilIdle, "Waits until no node can run (all queues drained).")
+      .def("wait_until_done", &PyGraph::WaitUntilDone,
+           "Waits until every node has closed; raises the run's error if it failed.")
+      .def("run", &PyGraph::Run, py::arg("side_packets") = py::dict(),
+           "start(side_packets), close_all() and wait_until_done() in one call (for graphs with source nodes).")
+      .def("side_packet", &PyGraph::SidePacket, py::arg("name"), "The value of an output side packet.")
+      .def("stats", &PyGraph::Stats,
+           "Per-node counters: a list of dicts with node, calculator, process_calls, process_time_us, "
+           "packets_in, packets_out, max_queue_seen.");
 }

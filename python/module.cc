@@ -2,11 +2,14 @@
 // Bind* function; edgepipe/__init__.py re-exports them.
 #include <pybind11/pybind11.h>
 
+#include "python/errors.h"
+
 void BindEngine(pybind11::module_& m);
 void BindGraph(pybind11::module_& m);
 
 PYBIND11_MODULE(_edgepipe, m) {
   m.doc() = "edgepipe: MediaPipe-style graphs and a TFLite engine on XNNPACK";
+  edgepipe::python::BindErrors(m);  // first: every binding raises these
   BindEngine(m);
   BindGraph(m);
 }

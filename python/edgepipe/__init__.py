@@ -1,7 +1,29 @@
 """edgepipe: MediaPipe-style perception graphs and a TFLite engine on XNNPACK.
 
-The compiled part lives in the `_edgepipe` extension (built into
-<build>/python); this package re-exports it.
+    import edgepipe
+    g = edgepipe.Graph.from_file("graphs/face_detection.pbtxt")
+    g.observe("detections", lambda value, timestamp_us: print(timestamp_us, value))
+    g.run({"input_path": "video.avi"})
+
+The compiled part is the `_edgepipe` extension; this package re-exports it.
+Every error is an `edgepipe.Error` subclass (see `help(edgepipe.Error)`).
 """
 from _edgepipe import *  # noqa: F401,F403
-from _edgepipe import Graph, GraphError, Interpreter  # noqa: F401
+from _edgepipe import (  # noqa: F401
+    AlreadyExistsError,
+    CancelledError,
+    DataLossError,
+    DeadlockError,
+    Error,
+    FailedPreconditionError,
+    Graph,
+    GraphError,
+    InternalError,
+    Interpreter,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfRangeError,
+    UnavailableError,
+    UnimplementedError,
+    UnknownError,
+)
