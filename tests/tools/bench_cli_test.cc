@@ -21,13 +21,7 @@ namespace {
 using ::edgepipe::testing::ModelPath;
 using ::testing::HasSubstr;
 
-std::filesystem::path TestDir() {
-  const auto dir = std::filesystem::path(::testing::TempDir()) /
-                   fmt::format("edgepipe_bench_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                               getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path TestDir() { return PerTestDir("edgepipe_bench"); }
 
 TEST(BenchStatsTest, KnownDurationsGiveExactStatistics) {
   // 1..100 ms shuffled: mean 50.5, median 50.5, p90 = 90.1, p99 = 99.01 (linear

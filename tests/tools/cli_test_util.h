@@ -36,12 +36,19 @@ inline std::string Quote(const std::string& arg) {
   return quoted + "'";
 }
 
+// A directory of the current test's own, created: ctest runs tests in parallel
+// processes, so the name holds the test's name and the process id.
+inline std::filesystem::path PerTestDir(const std::string& prefix) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) /
+      fmt::format("{}_{}_{}", prefix, ::testing::UnitTest::GetInstance()->current_test_info()->name(), getpid());
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 // Runs `edgepipe ARGS` from the source directory (graphs/ paths are relative to it).
 inline CliResult RunCli(const std::vector<std::string>& args) {
-  // One directory per test: ctest runs tests in parallel processes.
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                    fmt::format("edgepipe_cli_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(), getpid());
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = PerTestDir("edgepipe_cli");
   std::string command = std::string("cd ") + Quote(EDGEPIPE_SOURCE_DIR) + " && " + Quote(EDGEPIPE_CLI_PATH);
   for (const std::string& arg : args) command += " " + Quote(arg);
   command += " >" + Quote((dir / "out").string()) + " 2>" + Quote((dir / "err").string()) + " </dev/null";

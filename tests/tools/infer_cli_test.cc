@@ -25,13 +25,7 @@ namespace {
 using ::edgepipe::testing::ModelPath;
 using ::testing::HasSubstr;
 
-std::filesystem::path TestDir() {
-  const auto dir = std::filesystem::path(::testing::TempDir()) /
-                   fmt::format("edgepipe_infer_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                               getpid());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path TestDir() { return PerTestDir("edgepipe_infer"); }
 
 void WriteBytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
