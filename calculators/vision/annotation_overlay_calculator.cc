@@ -52,16 +52,11 @@ Color MakeColor(int r, int g, int b) {
   return color;
 }
 
-// An RGB colour as a cv::Scalar in `format`'s channel order.
+// An option colour (clamped to 0-255) in `format`'s channel order.
 cv::Scalar ToScalar(const Color& color, ImageFormat format) {
-  const double r = std::clamp(color.r(), 0, 255), g = std::clamp(color.g(), 0, 255), b = std::clamp(color.b(), 0, 255);
-  switch (format) {
-    case ImageFormat::kGray8: return cv::Scalar(0.299 * r + 0.587 * g + 0.114 * b);
-    case ImageFormat::kRGB: return cv::Scalar(r, g, b);
-    case ImageFormat::kBGR: return cv::Scalar(b, g, r);
-    case ImageFormat::kRGBA: return cv::Scalar(r, g, b, 255);
-  }
-  return cv::Scalar(r, g, b);
+  return RgbInFormat(cv::Vec3b(cv::saturate_cast<uint8_t>(color.r()), cv::saturate_cast<uint8_t>(color.g()),
+                               cv::saturate_cast<uint8_t>(color.b())),
+                     format);
 }
 
 cv::Point ToPixel(float x, float y, int width, int height) {

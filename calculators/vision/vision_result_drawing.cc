@@ -9,9 +9,7 @@
 
 namespace edgepipe {
 
-namespace {
-// An RGB colour in the frame's channel order.
-cv::Scalar InFormat(cv::Vec3b rgb, ImageFormat format) {
+cv::Scalar RgbInFormat(cv::Vec3b rgb, ImageFormat format) {
   const double r = rgb[0], g = rgb[1], b = rgb[2];
   switch (format) {
     case ImageFormat::kGray8: return cv::Scalar(0.299 * r + 0.587 * g + 0.114 * b);
@@ -22,11 +20,13 @@ cv::Scalar InFormat(cv::Vec3b rgb, ImageFormat format) {
   return cv::Scalar(r, g, b);
 }
 
+namespace {
+
 // A 1×256 lookup table of the label colours in the frame's format and channel count.
 cv::Mat Palette(ImageFormat format, int channels) {
   cv::Mat palette(1, 256, CV_8UC(channels));
   for (int label = 0; label < 256; ++label) {
-    const cv::Scalar color = InFormat(LabelColor(label), format);
+    const cv::Scalar color = RgbInFormat(LabelColor(label), format);
     uint8_t* entry = palette.ptr<uint8_t>(0) + label * channels;
     for (int c = 0; c < channels; ++c) entry[c] = cv::saturate_cast<uint8_t>(color[c]);
   }
@@ -38,8 +38,8 @@ void Label(cv::Mat& canvas, const std::string& text, cv::Point origin, double fo
   int baseline = 0;
   const cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, 1, &baseline);
   cv::rectangle(canvas, origin + cv::Point(-2, baseline), origin + cv::Point(size.width + 2, -size.height - 2),
-                InFormat({0, 0, 0}, format), cv::FILLED);
-  cv::putText(canvas, text, origin, cv::FONT_HERSHEY_SIMPLEX, font_scale, InFormat({255, 255, 255}, format), 1,
+                RgbInFormat({0, 0, 0}, format), cv::FILLED);
+  cv::putText(canvas, text, origin, cv::FONT_HERSHEY_SIMPLEX, font_scale, RgbInFormat({255, 255, 255}, format), 1,
               cv::LINE_AA);
 }
 
@@ -60,7 +60,7 @@ void DrawLegend(cv::Mat& canvas, ImageFormat format, const SegmentationMask& mas
     int baseline = 0;
     const int width = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, 1, &baseline).width;
     const int x = canvas.cols - width - swatch - 10;
-    cv::rectangle(canvas, {x, y - swatch}, {x + swatch, y}, InFormat(LabelColor(label), format), cv::FILLED);
+    cv::rectangle(canvas, {x, y - swatch}, {x + swatch, y}, RgbInFormat(LabelColor(label), format), cv::FILLED);
     Label(canvas, text, {x + swatch + 6, y}, font_scale, format);
     y += line_height;
   }
@@ -94,7 +94,7 @@ Status DrawSegmentationMask(cv::Mat& canvas, ImageFormat format, const Segmentat
     DrawLegend(canvas, format, mask, font_scale);
     return OkStatus();
   }
-  cv::Mat color(canvas.size(), canvas.type(), InFormat(probability_rgb, format));
+  cv::Mat color(canvas.size(), canvas.type(), RgbInFormat(probability_rgb, format));
   cv::Mat weight = mask.mask * alpha, keep = 1.0 - weight, blended;
   cv::blendLinear(canvas, color, keep, weight, blended);
   canvas = blended;
@@ -109,7 +109,7 @@ void DrawClassifications(cv::Mat& canvas, ImageFormat format, const std::vector<
   for (const Classification& classification : classifications) {
     const std::string name = classification.label.empty() ? fmt::format("class {}", classification.index)
                                                           : classification.label;
-    cv::rectangle(canvas, {6, y - swatch}, {6 + swatch, y}, InFormat(LabelColor(classification.index), format),
+    cv::rectangle(canvas, {6, y - swatch}, {6 + swatch, y}, RgbInFormat(LabelColor(classification.index), format),
                   cv::FILLED);
     Label(canvas, fmt::format("{} {:.2f}", name, classification.score), {12 + swatch, y}, font_scale, format);
     y += line_height;

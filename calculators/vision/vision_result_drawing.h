@@ -15,6 +15,9 @@
 
 namespace edgepipe {
 
+// An RGB colour as a cv::Scalar in `format`'s channel order (grey: luma).
+cv::Scalar RgbInFormat(cv::Vec3b rgb, ImageFormat format);
+
 // The RGB colour of label `index` (0 → black: background).
 cv::Vec3b LabelColor(int index);
 
