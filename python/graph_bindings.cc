@@ -26,7 +26,6 @@
 #include <string>
 #include <thread>
 
-#include "calculators/types/classification.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/json_serialization.h"
 #include "calculators/types/segmentation_mask.h"
@@ -102,8 +101,7 @@ py::object MatToNumpy(const cv::Mat& mat) {
 }
 
 // Packet payload → Python value; images become numpy uint8 arrays (a copy);
-// classifications a list of {"index", "score", "label"} dicts; a segmentation
-// mask a dict {"kind": "labels"|"probability", "mask": HxW uint8 labels or
+// a segmentation mask a dict {"kind": "labels"|"probability", "mask": HxW uint8 labels or
 // float32 probabilities, "labels": label names}.
 py::object FromPacket(const Packet& packet) {
   if (const auto* v = packet.TryGet<bool>()) return py::bool_(*v);
@@ -118,17 +116,6 @@ py::object FromPacket(const Packet& packet) {
     result["kind"] = mask->kind == SegmentationMask::Kind::kLabels ? "labels" : "probability";
     result["mask"] = MatToNumpy(mask->mask);
     result["labels"] = mask->labels;
-    return result;
-  }
-  if (const auto* classifications = packet.TryGet<std::vector<Classification>>()) {
-    py::list result;
-    for (const Classification& c : *classifications) {
-      py::dict entry;
-      entry["index"] = c.index;
-      entry["score"] = c.score;
-      entry["label"] = c.label;
-      result.append(entry);
-    }
     return result;
   }
   if (const auto* frame = packet.TryGet<ImageFrame>()) {
@@ -188,10 +175,13 @@ class PyGraph {
       // The last reference went inside one of this graph's callbacks: the
       // graph cannot finish before the callback returns, so another thread
       // waits for it and frees it.
+      // Released before the thread is made: had the lambda owned it, a failed
+      // thread creation would destroy the graph here, the deadlock this avoids.
+      Graph* graph = graph_.release();
       try {
-        std::thread([graph = std::move(graph_)]() mutable { graph.reset(); }).detach();
+        std::thread([graph] { delete graph; }).detach();
       } catch (const std::system_error&) {
-        (void)graph_.release();  // no thread to finish it: leak rather than deadlock
+        // No thread to finish it: leak rather than deadlock.
       }
       return;
     }
