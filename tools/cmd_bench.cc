@@ -20,13 +20,13 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core/version.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "engine/interpreter.h"
 #include "engine/model.h"
 #include "tools/bench_stats.h"
 #include "tools/commands.h"
 #include "tools/engine_options.h"
+#include "tools/image_input.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -84,8 +84,9 @@ json MachineInfo() {
   return m;
 }
 
-// Fills every input: an image ([1,H,W,3]) resized, other inputs and --input
-// random with uniform random bytes (quantized) or values in [-1, 1] (float).
+// Fills every input: an image ([1,H,W,3], as `infer` does with its default
+// mean and std) resized; other inputs, and all with --input random, with
+// uniform random bytes (quantized) or values in [-1, 1] (float).
 Status FillInputs(const BenchOptions& o, engine::Interpreter& interpreter) {
   cv::Mat image;
   if (o.input != "random") {
@@ -95,25 +96,10 @@ Status FillInputs(const BenchOptions& o, engine::Interpreter& interpreter) {
   std::mt19937 rng(1);
   for (size_t i = 0; i < interpreter.num_inputs(); ++i) {
     TensorView& t = interpreter.input(i);
-    const bool image_input = !image.empty() && t.rank() == 4 && t.shape[3] == 3;
-    if (image_input) {
-      cv::Mat resized, rgb;
-      cv::resize(image, resized, cv::Size(t.shape[2], t.shape[1]));
-      cv::cvtColor(resized, rgb, cv::COLOR_BGR2RGB);
-      const uint8_t* px = rgb.ptr<uint8_t>();
-      const size_t n = t.num_elements();
-      if (t.dtype == DType::kUInt8) {
-        std::memcpy(t.data, px, n);
-        continue;
-      }
-      if (t.dtype == DType::kInt8) {
-        for (size_t k = 0; k < n; ++k) t.as<int8_t>()[k] = static_cast<int8_t>(px[k] - 128);
-        continue;
-      }
-      if (t.dtype == DType::kFloat32) {
-        for (size_t k = 0; k < n; ++k) t.as<float>()[k] = (px[k] - 127.5f) / 127.5f;
-        continue;
-      }
+    const bool pixel_dtype = t.dtype == DType::kUInt8 || t.dtype == DType::kInt8 || t.dtype == DType::kFloat32;
+    if (!image.empty() && IsImageInput(t) && pixel_dtype) {
+      EP_RETURN_IF_ERROR(FillImageInput(image, 127.5f, 127.5f, t));
+      continue;
     }
     if (t.dtype == DType::kFloat32) {
       std::uniform_real_distribution<float> dist(-1.f, 1.f);

@@ -24,6 +24,7 @@
 #include "engine/model.h"
 #include "tools/commands.h"
 #include "tools/engine_options.h"
+#include "tools/image_input.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -44,32 +45,6 @@ struct InferOptions {
   float std = 127.5f;
   bool json = false;
 };
-
-bool IsImageInput(const TensorView& t) { return t.rank() == 4 && t.shape[3] == 3; }
-
-// Fills an image input: resize to the input's H x W, BGR->RGB, then the
-// input's dtype (uint8 raw pixels, int8 pixels - 128, float (p - mean) / std).
-Status FillImage(const cv::Mat& bgr, const InferOptions& o, TensorView& t) {
-  cv::Mat resized, rgb;
-  cv::resize(bgr, resized, cv::Size(t.shape[2], t.shape[1]), 0, 0, cv::INTER_LINEAR);
-  cv::cvtColor(resized, rgb, cv::COLOR_BGR2RGB);
-  if (!rgb.isContinuous()) rgb = rgb.clone();
-  const size_t n = static_cast<size_t>(t.shape[1]) * t.shape[2] * 3;
-  const uint8_t* px = rgb.ptr<uint8_t>();
-  switch (t.dtype) {
-    case DType::kUInt8: std::memcpy(t.data, px, n); break;
-    case DType::kInt8:
-      for (size_t i = 0; i < n; ++i) t.as<int8_t>()[i] = static_cast<int8_t>(static_cast<int>(px[i]) - 128);
-      break;
-    case DType::kFloat32:
-      for (size_t i = 0; i < n; ++i) t.as<float>()[i] = (static_cast<float>(px[i]) - o.mean) / o.std;
-      break;
-    default:
-      return UnimplementedError("image input '{}' is {}; only uint8, int8 and float32 are supported", t.name,
-                                engine::DTypeName(t.dtype));
-  }
-  return OkStatus();
-}
 
 // Other inputs (recurrent state, ...) start at real zero.
 void FillZero(TensorView& t) {
@@ -112,7 +87,7 @@ Status FillInputs(const InferOptions& o, engine::Interpreter& interpreter) {
   for (size_t i = 0; i < interpreter.num_inputs(); ++i) {
     TensorView& t = interpreter.input(i);
     if (IsImageInput(t)) {
-      EP_RETURN_IF_ERROR(FillImage(image, o, t));
+      EP_RETURN_IF_ERROR(FillImageInput(image, o.mean, o.std, t));
       filled_image = true;
     } else {
       FillZero(t);
