@@ -128,8 +128,8 @@ py::object FromPacket(const Packet& packet) {
     // numpy through its Python API: Debian's pybind11 predates NumPy 2's C layout.
     py::object numpy = py::module_::import("numpy");
     py::object array = numpy.attr("frombuffer")(py::bytes(pixels), "uint8");
-    py::tuple shape = channels == 1 ? py::make_tuple(frame->height(), frame->width())
-                                    : py::make_tuple(frame->height(), frame->width(), channels);
+    py::tuple shape = channels == 1 ? py::tuple(py::make_tuple(frame->height(), frame->width()))
+                                    : py::tuple(py::make_tuple(frame->height(), frame->width(), channels));
     return array.attr("reshape")(shape);
   }
   // Result types (detections, landmarks, rects, …) arrive as the JSON writer

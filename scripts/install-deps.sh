@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  pybind11-dev python3-dev
+  pybind11-dev python3-dev python3-venv
   libcli11-dev nlohmann-json3-dev libfmt-dev
   clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base

@@ -56,3 +56,10 @@ if compgen -G "tests/python/test_*.py" >/dev/null; then
   PYTHONPATH="$ROOT/python:$ROOT/build/python${PYTHONPATH:+:$PYTHONPATH}" \
     EDGEPIPE_BUILD_DIR="$ROOT/build" python3 -m pytest -q tests/python
 fi
+
+if [[ $QUICK -eq 0 ]]; then
+  step "SDK: install, CMake package, pkg-config, .deb (tests/sdk/test-sdk.sh)"
+  bash tests/sdk/test-sdk.sh build
+  step "Python package: pip install . and pip wheel . (tests/sdk/test-pip.sh)"
+  bash tests/sdk/test-pip.sh
+fi

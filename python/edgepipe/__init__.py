@@ -5,11 +5,26 @@
     g.observe("detections", lambda value, timestamp_us: print(timestamp_us, value))
     g.run({"input_path": "video.avi"})
 
-The compiled part is the `_edgepipe` extension; this package re-exports it.
+The compiled part is the `_edgepipe` extension; this package re-exports it. It
+sits inside the package when installed (`pip install .`) and at the top of
+build/python in a build tree (PYTHONPATH=python:build/python).
 Every error is an `edgepipe.Error` subclass (see `help(edgepipe.Error)`).
 """
-from _edgepipe import *  # noqa: F401,F403
-from _edgepipe import (  # noqa: F401
+import importlib as _importlib
+import sys as _sys
+
+try:
+    _native = _importlib.import_module(__name__ + "._edgepipe")
+except ModuleNotFoundError as _error:  # not installed: the build tree's top-level module
+    if _error.name != __name__ + "._edgepipe":
+        raise
+    import _edgepipe as _native
+# One module object under both names, so `from _edgepipe import ...` below and
+# pickled references agree whichever way it was found.
+_sys.modules.setdefault("_edgepipe", _native)
+
+from _edgepipe import *  # noqa: F401,F403,E402
+from _edgepipe import (  # noqa: F401,E402
     AlreadyExistsError,
     CancelledError,
     DataLossError,
