@@ -2,12 +2,12 @@
 """Charts of an `edgepipe bench --json` report, drawn with matplotlib.
 
 One PNG with three panels:
-  1. latency vs threads, one line per model (median, bars from p10-ish min to p90);
+  1. latency vs threads, one line per model (median, whisker from min to p90);
   2. latency per model variant (the precision variants side by side), one bar per
-     thread count, with the file size under each name;
+     thread count (median, whisker from min to p90), with the file size under each name;
   3. size vs accuracy vs latency: file size across, top-1 accuracy up (or the
      agreement with the reference, or the latency when neither was measured),
-     the point's colour the median latency.
+     the point's colour the median latency (each model at its fastest thread count).
 The machine (CPU, cores, governor, versions) and the settings are the caption.
 
 Run: python3 bench/plot.py bench.json --out bench.png   (`edgepipe bench --chart` runs it)
@@ -31,10 +31,14 @@ def load(path):
     return report
 
 
+def short(name):
+    return name[:-len(".tflite")] if name.endswith(".tflite") else name
+
+
 def by_model(results):
     models = {}
     for r in results:
-        models.setdefault(r["name"], []).append(r)
+        models.setdefault(short(r["name"]), []).append(r)
     for rows in models.values():
         rows.sort(key=lambda r: r["threads"])
     return models
@@ -80,15 +84,18 @@ def latency_per_variant(ax, models):
             if row is None:
                 continue
             xs.append(i + (k - (len(all_threads) - 1) / 2) * width)
-            ys.append(row["latency"]["mean_ms"])
-            errs.append(row["latency"]["std_ms"])
-        bars = ax.bar(xs, ys, width, yerr=errs, capsize=2, label=f"{t} thread{'s' if t > 1 else ''}")
+            ys.append(row["latency"]["median_ms"])
+            errs.append((row["latency"]["median_ms"] - row["latency"]["min_ms"],
+                         row["latency"]["p90_ms"] - row["latency"]["median_ms"]))
+        yerr = [[e[0] for e in errs], [e[1] for e in errs]]
+        bars = ax.bar(xs, ys, width, yerr=yerr, capsize=2, label=f"{t} thread{'s' if t > 1 else ''}")
         ax.bar_label(bars, fmt="%.1f", fontsize="x-small")
     labels = [f"{n}\n{models[n][0]['file_bytes'] / 1e6:.2f} MB" for n in names]
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize="small")
-    ax.set_ylabel("mean latency (ms, bar = std)")
-    ax.set_title("Latency per model variant")
+    ax.set_ylabel("median latency (ms)")
+    ax.set_title("Latency per model variant\n(median; bar from min to p90)")
+    ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small")
 
@@ -105,10 +112,13 @@ def size_accuracy_latency(fig, ax, models):
     else:
         ys, ylabel, what = latency, "median latency (ms)", "latency"
     points = ax.scatter(sizes, ys, c=latency, cmap="viridis", s=80, edgecolors="black")
-    for r, x, y in zip(rows, sizes, ys):
-        ax.annotate(f"{r['name']} ({r['threads']}t)", (x, y), textcoords="offset points", xytext=(5, 5),
+    # Labels alternate above and below their points: precision variants of one model sit close together.
+    for i, (name, r, x, y) in enumerate(zip(models, rows, sizes, ys)):
+        ax.annotate(f"{name}\n{r['latency']['median_ms']:.2f} ms, {r['threads']} thread{'s' if r['threads'] > 1 else ''}",
+                    (x, y), textcoords="offset points", xytext=(0, 10 if i % 2 == 0 else -26), ha="center",
                     fontsize="x-small")
-    fig.colorbar(points, ax=ax, label="median latency (ms), best thread count")
+    fig.colorbar(points, ax=ax, label="median latency (ms)")
+    ax.margins(x=0.2)
     if what != "latency":
         ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("model file size (MB)")

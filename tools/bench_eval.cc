@@ -21,7 +21,7 @@ const char* OutputKindName(OutputKind kind) { return kind == OutputKind::kClassi
 namespace {
 
 bool IsPostProcessedDetector(const engine::Interpreter& interpreter) {
-  if (interpreter.num_outputs() != 4) return false;
+  if (interpreter.num_outputs() < 4) return false;  // more: recurrent state (traffic_model's LSTM)
   const TensorView& boxes = interpreter.output(0);
   const TensorView& classes = interpreter.output(1);
   const TensorView& scores = interpreter.output(2);

@@ -20,7 +20,7 @@ enum class OutputKind { kClassifier, kDetector };
 const char* OutputKindName(OutputKind kind);
 
 // A classifier has a scores output ([1,N] or [N], the first one counts); a
-// detector the four outputs of TFLite_Detection_PostProcess (boxes [1,N,4],
+// detector the four outputs of TFLite_Detection_PostProcess first (boxes [1,N,4],
 // classes [1,N], scores [1,N], count [1]). Anything else is an error naming `model`.
 Result<OutputKind> KindOfOutputs(const engine::Interpreter& interpreter, const std::string& model);
 // Number of classes of a classifier (its scores output's length).
