@@ -53,7 +53,9 @@ def caption(report):
     return (f"Machine: {cpu}, {m.get('cores', '?')} cores, governor {governor}, {m.get('kernel', '')}; "
             f"edgepipe {v.get('edgepipe', '?')}, OpenCV {v.get('opencv', '?')}.  "
             f"Settings: {s.get('runs', '?')} runs, {s.get('warmup', '?')} warm-up, input {s.get('input', '?')}"
-            f"{', fp16 hint' if s.get('fp16_hint') else ''}.")
+            f"{', fp16 hint' if s.get('fp16_hint') else ''}"
+            f"{'; accuracy on ' + os.path.basename(s['accuracy'].rstrip('/')) if s.get('accuracy') else ''}"
+            f"{'; agreement with ' + os.path.basename(s['agreement']) if s.get('agreement') else ''}.")
 
 
 def latency_vs_threads(ax, models):
@@ -118,7 +120,7 @@ def size_accuracy_latency(fig, ax, models):
                     (x, y), textcoords="offset points", xytext=(0, 10 if i % 2 == 0 else -26), ha="center",
                     fontsize="x-small")
     fig.colorbar(points, ax=ax, label="median latency (ms)")
-    ax.margins(x=0.2)
+    ax.margins(x=0.35)
     if what != "latency":
         ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("model file size (MB)")
