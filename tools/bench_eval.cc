@@ -170,8 +170,8 @@ Result<size_t> ClassIndexOfLabel(const std::string& label, const std::vector<std
     return index;
   }
   if (label_map.empty())
-    return InvalidArgumentError("label '{}' is not a class index; give the model's label map with --labels FILE",
-                                label);
+    return InvalidArgumentError(
+        "label '{}' is not a class index, and the model carries no label map: give one with --labels FILE", label);
   if (label_map.size() != num_classes && label_map.size() != num_classes + 1)
     return InvalidArgumentError("the label map has {} labels but the model has {} classes", label_map.size(),
                                 num_classes);

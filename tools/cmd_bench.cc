@@ -33,6 +33,7 @@
 #include "tools/commands.h"
 #include "tools/engine_options.h"
 #include "tools/machine_info.h"
+#include "tools/model_labels.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -193,14 +194,20 @@ Result<json> Evaluate(const BenchOptions& o, const EvalSet& set, const std::vect
     if (answers.kind != OutputKind::kClassifier)
       return InvalidArgumentError("--accuracy: '{}' is a detector; top-1/top-5 accuracy is for classifiers "
                                   "(compare detectors with --agreement REFERENCE.tflite)", path);
+    // --labels, else the label file inside the model, else labels are class indices.
+    std::vector<std::string> labels = label_map;
+    if (labels.empty()) {
+      EP_ASSIGN_OR_RETURN(labels, EmbeddedLabelMap(path));
+    }
     std::vector<size_t> truth;
     for (size_t i = 0; i < set.labels.size(); ++i) {
-      auto index = ClassIndexOfLabel(set.labels[i], label_map, answers.num_classes);
+      auto index = ClassIndexOfLabel(set.labels[i], labels, answers.num_classes);
       if (!index.ok()) return index.status().WithContext(fmt::format("--accuracy {} with '{}'", o.accuracy, path));
       truth.push_back(*index);
     }
     const Accuracy a = TopKAccuracy(answers.predictions, truth);
-    e["accuracy"] = {{"images", a.images}, {"top1", a.top1}, {"top5", a.top5}};
+    e["accuracy"] = {{"images", a.images}, {"top1", a.top1}, {"top5", a.top5},
+                     {"label_map", !o.labels.empty() ? o.labels : labels.empty() ? "class indices" : "in the model"}};
   }
   if (reference) {
     if (reference->kind != answers.kind)
@@ -379,8 +386,8 @@ void AddBenchCommand(CLI::App& app) {
                   "Labelled images: a CSV file,label, a directory holding one, or one sub-folder per label; "
                   "reports top-1/top-5 of classifiers");
   cmd->add_option("--labels", o.labels,
-                  "Label map (one label per line) naming the classes of --accuracy labels; without it labels are "
-                  "class indices");
+                  "Label map (one label per line) naming the classes of --accuracy labels; default: the label "
+                  "file inside the model (TFLite metadata), else labels are class indices");
   cmd->add_option("--agreement", o.agreement,
                   "Reference .tflite: how often each model's top-1 (classifiers) or detections at IoU >= 0.5 "
                   "(detectors) agree with it, on the --accuracy or --input images");

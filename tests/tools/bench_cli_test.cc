@@ -155,8 +155,22 @@ TEST(BenchCliTest, AccuracyAndAgreementOfTwoPrecisionVariantsOnLabelledPictures)
   // The reference against itself agrees exactly; it names the uniform, the macaw and the chickadee
   // (top-1 3/4), and the cat's "tabby" is among its best five ("Egyptian cat" first).
   EXPECT_EQ(results[0]["agreement"]["value"].get<double>(), 1.0);
+  EXPECT_EQ(results[0]["accuracy"]["label_map"], ModelPath("imagenet_labels.txt"));
   EXPECT_DOUBLE_EQ(results[0]["accuracy"]["top1"].get<double>(), 0.75);
   EXPECT_DOUBLE_EQ(results[0]["accuracy"]["top5"].get<double>(), 1.0);
+}
+
+TEST(BenchCliTest, AccuracyNamesClassesWithTheLabelFileInsideTheModel) {
+  const std::string int8 = ModelPath("tf2_mobilenet_v2_1.0_224_ptq.tflite");
+  for (const auto& f : {int8, MediaPath("grace_hopper.bmp")}) EDGEPIPE_REQUIRE_SHARED_FILE(f);
+  const auto dir = TestDir();
+  const std::string json_path = (dir / "bench.json").string();
+  CliResult r = RunCli({"bench", int8, "--runs", "1", "--warmup", "0", "--accuracy", LabelledFolder(dir).string(),
+                        "--json", json_path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto accuracy = nlohmann::json::parse(ReadFile(json_path))["results"][0]["accuracy"];
+  EXPECT_EQ(accuracy["label_map"], "in the model");
+  EXPECT_DOUBLE_EQ(accuracy["top1"].get<double>(), 0.75);
 }
 
 TEST(BenchCliTest, DetectorsAgreeOnBoxesAtIouHalf) {
@@ -207,9 +221,11 @@ TEST(BenchCliTest, AccuracyAndAgreementErrorsNameWhatIsWrong) {
   EXPECT_EQ(no_labels.out, "") << "the error comes before the timing";
   std::filesystem::create_directories(flat / "macaw");
   std::filesystem::copy_file(MediaPath("parrot.jpg"), flat / "macaw" / "parrot.jpg");
-  CliResult names_without_map = RunCli({"bench", v1, "--runs", "1", "--accuracy", flat.string()});
+  // The LSTM MNIST classifier carries no label file (the mobilenets carry imagenet_labels.txt).
+  CliResult names_without_map =
+      RunCli({"bench", ModelPath("zoo/keras_lstm_mnist_ptq.tflite"), "--runs", "1", "--accuracy", flat.string()});
   EXPECT_EQ(names_without_map.exit_code, 1);
-  EXPECT_THAT(names_without_map.err, HasSubstr("label 'macaw' is not a class index; give the model's label map"));
+  EXPECT_THAT(names_without_map.err, HasSubstr("label 'macaw' is not a class index, and the model carries no label map"));
   CliResult no_reference = RunCli({"bench", v1, "--agreement", "no/such/ref.tflite", "--input", flat.string()});
   EXPECT_EQ(no_reference.exit_code, 1);
   EXPECT_THAT(no_reference.err, HasSubstr("--agreement: reference model 'no/such/ref.tflite' does not exist"));

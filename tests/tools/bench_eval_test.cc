@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/testing/shared_data.h"
 #include "tests/tools/cli_test_util.h"
 #include "tools/bench_eval.h"
+#include "tools/model_labels.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -64,7 +66,7 @@ TEST(BenchEvalTest, ClassIndexOfLabelByIndexNameAndSynonym) {
   // A model without the background class: the map's line 1 is its class 0.
   EXPECT_EQ(*ClassIndexOfLabel("tench", map, 3), 0u);
   EXPECT_THAT(ClassIndexOfLabel("zebra", map, 4).status().ToString(), HasSubstr("'zebra' is not in the label map"));
-  EXPECT_THAT(ClassIndexOfLabel("macaw", {}, 4).status().ToString(), HasSubstr("--labels FILE"));
+  EXPECT_THAT(ClassIndexOfLabel("macaw", {}, 4).status().ToString(), HasSubstr("no label map: give one with --labels"));
   EXPECT_THAT(ClassIndexOfLabel("macaw", map, 10).status().ToString(), HasSubstr("4 labels but the model has 10"));
   EXPECT_THAT(ClassIndexOfLabel("12", map, 4).status().ToString(), HasSubstr("not a class index"));
 }
@@ -105,6 +107,22 @@ TEST(BenchEvalTest, LabelledSetErrorsSayWhatIsMissing) {
               HasSubstr("line 1: image '" + (dir / "missing.jpg").string() + "' does not exist"));
   fs::create_directories(dir / "empty" / "macaw");
   EXPECT_THAT(LoadLabelledSet((dir / "empty").string()).status().ToString(), HasSubstr("holds no labelled images"));
+}
+
+TEST(BenchEvalTest, LabelMapInsideTheModel) {
+  const std::string mobilenet = testing::ModelPath("mobilenet_v2_1.0_224_quant.tflite");
+  const std::string face = testing::ModelPath("face_detection_short_range.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(mobilenet);
+  EDGEPIPE_REQUIRE_SHARED_FILE(face);
+  auto labels = EmbeddedLabelMap(mobilenet);
+  ASSERT_TRUE(labels.ok()) << labels.status().ToString();
+  ASSERT_EQ(labels->size(), 1001u) << "imagenet_labels.txt, stored in the zip appended to the model";
+  EXPECT_EQ(labels->front(), "background");
+  EXPECT_EQ((*labels)[653], "military uniform");
+  auto none = EmbeddedLabelMap(face);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_THAT(EmbeddedLabelMap("no/such.tflite").status().ToString(), HasSubstr("cannot open"));
 }
 
 }  // namespace
