@@ -41,11 +41,13 @@ MillisClock SteadyClock() {
 }
 
 Result<std::vector<double>> TimeRuns(const std::function<Status()>& run, const MillisClock& clock, int min_runs,
-                                     double min_ms, const std::function<void(int)>& progress) {
+                                     double min_ms, const std::function<void(int)>& progress,
+                                     const std::function<Status(int)>& prepare) {
   std::vector<double> durations;
   const double begin = clock();
   double now = begin;
   while (static_cast<int>(durations.size()) < min_runs || now - begin < min_ms) {
+    if (prepare) EP_RETURN_IF_ERROR(prepare(static_cast<int>(durations.size())));
     const double start = clock();
     EP_RETURN_IF_ERROR(run().WithContext(fmt::format("run {}", durations.size() + 1)));
     now = clock();

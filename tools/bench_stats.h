@@ -25,7 +25,10 @@ MillisClock SteadyClock();
 
 // Calls `run` at least `min_runs` times and until `min_ms` have passed on
 // `clock`, returning each call's duration in ms; stops at the first error.
+// `prepare(i)` runs before call i (from 0), outside the timing (the next input
+// image); `progress(n)` after n calls.
 Result<std::vector<double>> TimeRuns(const std::function<Status()>& run, const MillisClock& clock, int min_runs,
-                                     double min_ms, const std::function<void(int)>& progress = {});
+                                     double min_ms, const std::function<void(int)>& progress = {},
+                                     const std::function<Status(int)>& prepare = {});
 
 }  // namespace edgepipe::tools

@@ -1,9 +1,12 @@
 // `edgepipe bench MODEL... [--threads 1,2,4] [--runs 100] [--warmup N] [--min-secs S]
-//                 [--fp16-hint] [--input IMAGE|random] [--profile-ops] [--isa CAP]
-//                 [--backends ...] [--json FILE] [--csv FILE] [--markdown FILE]`:
+//                 [--fp16-hint] [--input IMAGE|DIR|random] [--profile-ops] [--isa CAP]
+//                 [--backends ...] [--accuracy DIR|CSV] [--labels FILE] [--agreement REF.tflite]
+//                 [--json FILE] [--csv FILE] [--markdown FILE] [--chart FILE.png]`:
 // per model and thread count, file size, load time, first inference, warm-up
 // mean, then mean/median/p90/p99/std/min/max over the timed runs, peak RSS and
 // RSS growth; one comparison table for all models, the machine in the JSON.
+// Per model, top-1/top-5 accuracy on labelled images and agreement with a
+// reference model; --chart draws the JSON with bench/plot.py (matplotlib).
 #include <unistd.h>
 
 #include <chrono>
@@ -12,27 +15,29 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <opencv2/core/version.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "engine/interpreter.h"
 #include "engine/model.h"
+#include "calculators/vision/label_map.h"
+#include "tools/bench_chart.h"
+#include "tools/bench_eval.h"
+#include "tools/bench_inputs.h"
 #include "tools/bench_stats.h"
 #include "tools/commands.h"
 #include "tools/engine_options.h"
-#include "tools/image_input.h"
+#include "tools/machine_info.h"
+#include "tools/model_labels.h"
 
 namespace edgepipe::tools {
 namespace {
 
-using engine::DType;
-using engine::TensorView;
 using nlohmann::json;
 
 struct BenchOptions {
@@ -45,72 +50,10 @@ struct BenchOptions {
   std::string input = "random";
   bool profile_ops = false;
   EngineCliOptions engine;
-  std::string json_path, csv_path, markdown_path;
+  std::string accuracy, labels, agreement;
+  float min_score = 0.5f;
+  std::string json_path, csv_path, markdown_path, chart_path;
 };
-
-// kB of a field ("VmRSS", "VmHWM") of /proc/self/status; 0 when unreadable.
-long ProcStatusKb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field, 0) == 0 && line.size() > std::strlen(field) && line[std::strlen(field)] == ':')
-      return std::atol(line.c_str() + std::strlen(field) + 1);
-  return 0;
-}
-
-std::string ReadFirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-json MachineInfo() {
-  json m;
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    auto value = [&] { return line.substr(line.find(':') + 2); };
-    if (line.find(':') == std::string::npos || line.find(':') + 2 > line.size()) continue;
-    if (!m.contains("cpu_model") && (line.rfind("model name", 0) == 0)) m["cpu_model"] = value();
-    if (!m.contains("cpu_flags") && (line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0))
-      m["cpu_flags"] = value();
-  }
-  m["cores"] = sysconf(_SC_NPROCESSORS_ONLN);
-  const std::string governor = ReadFirstLine("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
-  m["governor"] = governor.empty() ? json(nullptr) : json(governor);
-  m["versions"] = {{"edgepipe", EDGEPIPE_VERSION}, {"opencv", CV_VERSION}};
-#ifdef EDGEPIPE_GIT_HASH
-  m["versions"]["edgepipe_git"] = EDGEPIPE_GIT_HASH;
-#endif
-  return m;
-}
-
-// Fills every input: an image ([1,H,W,3], as `infer` does with its default
-// mean and std) resized; other inputs, and all with --input random, with
-// uniform random bytes (quantized) or values in [-1, 1] (float).
-Status FillInputs(const BenchOptions& o, engine::Interpreter& interpreter) {
-  cv::Mat image;
-  if (o.input != "random") {
-    image = cv::imread(o.input, cv::IMREAD_COLOR);
-    if (image.empty()) return NotFoundError("--input: cannot read image '{}'", o.input);
-  }
-  std::mt19937 rng(1);
-  for (size_t i = 0; i < interpreter.num_inputs(); ++i) {
-    TensorView& t = interpreter.input(i);
-    const bool pixel_dtype = t.dtype == DType::kUInt8 || t.dtype == DType::kInt8 || t.dtype == DType::kFloat32;
-    if (!image.empty() && IsImageInput(t) && pixel_dtype) {
-      EP_RETURN_IF_ERROR(FillImageInput(image, 127.5f, 127.5f, t));
-      continue;
-    }
-    if (t.dtype == DType::kFloat32) {
-      std::uniform_real_distribution<float> dist(-1.f, 1.f);
-      for (size_t k = 0; k < t.num_elements(); ++k) t.as<float>()[k] = dist(rng);
-    } else {
-      auto* bytes = static_cast<uint8_t*>(t.data);
-      for (size_t k = 0; k < t.num_bytes(); ++k) bytes[k] = static_cast<uint8_t>(rng());
-    }
-  }
-  return OkStatus();
-}
 
 double MsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -143,7 +86,8 @@ json OpProfile(engine::Interpreter& interpreter, int runs) {
   return {{"runs", runs}, {"ops", ops}, {"by_op_type_ms", by_type}, {"by_backend_ms", by_backend}};
 }
 
-Result<json> BenchOne(const BenchOptions& o, const std::string& path, int threads, bool progress) {
+Result<json> BenchOne(const BenchOptions& o, const BenchInputs& inputs, const std::string& path, int threads,
+                      bool progress) {
   const long rss_before = ProcStatusKb("VmRSS");
   auto start = std::chrono::steady_clock::now();
   EP_ASSIGN_OR_RETURN(auto model, engine::Model::Load(path));
@@ -153,20 +97,25 @@ Result<json> BenchOne(const BenchOptions& o, const std::string& path, int thread
   if (!created.ok()) return created.status().WithContext(path);
   auto interpreter = std::move(*created);
   const double load_ms = MsSince(start);
-  EP_RETURN_IF_ERROR(FillInputs(o, *interpreter));
+  EP_RETURN_IF_ERROR(inputs.Fill(*interpreter, 0));
 
   start = std::chrono::steady_clock::now();
   EP_RETURN_IF_ERROR(interpreter->Invoke().WithContext(path));
   const double first_ms = MsSince(start);
+  // With several images, each run takes the next one (filled outside the timing).
+  size_t next_image = 1;
+  std::function<Status(int)> next_input;
+  if (inputs.num_images() > 1) next_input = [&](int) { return inputs.Fill(*interpreter, next_image++); };
   EP_ASSIGN_OR_RETURN(std::vector<double> warmup,
-                      TimeRuns([&] { return interpreter->Invoke(); }, SteadyClock(), o.warmup, 0));
+                      TimeRuns([&] { return interpreter->Invoke(); }, SteadyClock(), o.warmup, 0, {}, next_input));
   const std::string name = std::filesystem::path(path).filename().string();
   auto show = [&](int done) {
     if (progress && (done % 10 == 0 || done == o.runs))
       fmt::print(stderr, "\r{} x{}: {}/{} runs", name, threads, done, o.runs);
   };
   EP_ASSIGN_OR_RETURN(std::vector<double> durations,
-                      TimeRuns([&] { return interpreter->Invoke(); }, SteadyClock(), o.runs, o.min_secs * 1000, show));
+                      TimeRuns([&] { return interpreter->Invoke(); }, SteadyClock(), o.runs, o.min_secs * 1000, show,
+                               next_input));
   if (progress) fmt::print(stderr, "\r\033[K");
   const long rss_after = ProcStatusKb("VmRSS");
 
@@ -187,10 +136,104 @@ Result<json> BenchOne(const BenchOptions& o, const std::string& path, int thread
     engine::InterpreterOptions per_op = options;
     per_op.profile_per_op = true;
     EP_ASSIGN_OR_RETURN(auto profiled, engine::Interpreter::Create(model, per_op));
-    EP_RETURN_IF_ERROR(FillInputs(o, *profiled));
+    EP_RETURN_IF_ERROR(inputs.Fill(*profiled, 0));
     r["profile"] = OpProfile(*profiled, std::max(1, std::min(o.runs, 20)));
   }
   return r;
+}
+
+// The images accuracy and agreement are measured on: the --accuracy set (with
+// its labels), else the --input images.
+struct EvalSet {
+  std::vector<cv::Mat> images;
+  std::vector<std::string> labels;  // one per image with --accuracy
+};
+
+Result<EvalSet> LoadEvalSet(const BenchOptions& o, const BenchInputs& inputs) {
+  EvalSet set;
+  if (!o.accuracy.empty()) {
+    EP_ASSIGN_OR_RETURN(std::vector<LabelledImage> labelled, LoadLabelledSet(o.accuracy));
+    for (const LabelledImage& l : labelled) {
+      cv::Mat image = cv::imread(l.path, cv::IMREAD_COLOR);
+      if (image.empty()) return NotFoundError("--accuracy: cannot read image '{}'", l.path);
+      set.images.push_back(std::move(image));
+      set.labels.push_back(l.label);
+    }
+  } else if (inputs.random()) {
+    return InvalidArgumentError("--agreement compares answers on images: give --input IMAGE|DIR or --accuracy DIR");
+  } else {
+    for (size_t i = 0; i < inputs.num_images(); ++i) set.images.push_back(inputs.image(i));
+  }
+  return set;
+}
+
+struct ModelAnswers {
+  OutputKind kind;
+  size_t num_classes;
+  std::vector<Prediction> predictions;  // one per image of the EvalSet
+};
+
+Result<ModelAnswers> Answer(const BenchOptions& o, const std::string& path, const EvalSet& set) {
+  EP_ASSIGN_OR_RETURN(auto model, engine::Model::Load(path));
+  engine::InterpreterOptions options{.num_threads = o.threads.front(), .fp16_inference = o.fp16_hint};
+  EP_RETURN_IF_ERROR(ApplyEngineOptions(o.engine, options));
+  auto created = engine::Interpreter::Create(model, options);
+  if (!created.ok()) return created.status().WithContext(path);
+  EP_ASSIGN_OR_RETURN(OutputKind kind, KindOfOutputs(**created, path));
+  auto predictions = PredictAll(**created, set.images, kind, o.min_score);
+  if (!predictions.ok()) return predictions.status().WithContext(path);
+  return ModelAnswers{kind, NumClasses(**created), std::move(*predictions)};
+}
+
+// {"accuracy": {...}, "agreement": {...}} of one model, as the options ask.
+Result<json> Evaluate(const BenchOptions& o, const EvalSet& set, const std::vector<std::string>& label_map,
+                      const std::optional<ModelAnswers>& reference, const std::string& path) {
+  EP_ASSIGN_OR_RETURN(ModelAnswers answers, Answer(o, path, set));
+  json e = json::object();
+  if (!o.accuracy.empty()) {
+    if (answers.kind != OutputKind::kClassifier)
+      return InvalidArgumentError("--accuracy: '{}' is a detector; top-1/top-5 accuracy is for classifiers "
+                                  "(compare detectors with --agreement REFERENCE.tflite)", path);
+    // --labels, else the label file inside the model, else labels are class indices.
+    std::vector<std::string> labels = label_map;
+    if (labels.empty()) {
+      EP_ASSIGN_OR_RETURN(labels, EmbeddedLabelMap(path));
+    }
+    std::vector<size_t> truth;
+    for (size_t i = 0; i < set.labels.size(); ++i) {
+      auto index = ClassIndexOfLabel(set.labels[i], labels, answers.num_classes);
+      if (!index.ok()) return index.status().WithContext(fmt::format("--accuracy {} with '{}'", o.accuracy, path));
+      truth.push_back(*index);
+    }
+    const Accuracy a = TopKAccuracy(answers.predictions, truth);
+    e["accuracy"] = {{"images", a.images}, {"top1", a.top1}, {"top5", a.top5},
+                     {"label_map", !o.labels.empty() ? o.labels : labels.empty() ? "class indices" : "in the model"}};
+  }
+  if (reference) {
+    if (reference->kind != answers.kind)
+      return InvalidArgumentError("--agreement: '{}' is a {} but the reference '{}' is a {}", path,
+                                  OutputKindName(answers.kind), o.agreement, OutputKindName(reference->kind));
+    json g = {{"reference", o.agreement}, {"images", set.images.size()}};
+    if (answers.kind == OutputKind::kClassifier) {
+      // A model with a background class (1001 ImageNet classes) against one without (1000).
+      const long offset = static_cast<long>(reference->num_classes) - static_cast<long>(answers.num_classes);
+      if (offset < -1 || offset > 1)
+        return InvalidArgumentError("--agreement: '{}' has {} classes, the reference '{}' {}", path,
+                                    answers.num_classes, o.agreement, reference->num_classes);
+      g["kind"] = "top1";
+      g["value"] = Top1Agreement(reference->predictions, answers.predictions, static_cast<int>(offset));
+    } else {
+      const DetectionAgreement d = MatchDetections(reference->predictions, answers.predictions, 0.5f);
+      g["kind"] = "detections_iou_0.5";
+      g["value"] = d.agreement;
+      g["matched"] = d.matched;
+      g["reference_boxes"] = d.reference_boxes;
+      g["variant_boxes"] = d.variant_boxes;
+      g["min_score"] = o.min_score;
+    }
+    e["agreement"] = g;
+  }
+  return e;
 }
 
 Status WriteText(const std::string& path, const std::string& text, const char* what) {
@@ -201,9 +244,13 @@ Status WriteText(const std::string& path, const std::string& text, const char* w
 }
 
 std::string MarkdownTable(const json& results) {
-  std::string t =
+  bool accuracy = false, agreement = false;
+  for (const json& r : results) accuracy |= r.contains("accuracy"), agreement |= r.contains("agreement");
+  std::string t = fmt::format(
       "| model | size (KB) | threads | load (ms) | first (ms) | mean (ms) | median | p90 | p99 | std | min | max | "
-      "peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "peak RSS (MB) |{}{}\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{}{}\n",
+      accuracy ? " top-1 | top-5 |" : "", agreement ? " agreement |" : "", accuracy ? "---:|---:|" : "",
+      agreement ? "---:|" : "");
   for (const json& r : results) {
     const json& l = r["latency"];
     t += fmt::format("| {} | {:.0f} | {} | {:.1f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | "
@@ -213,13 +260,20 @@ std::string MarkdownTable(const json& results) {
                      l["median_ms"].get<double>(), l["p90_ms"].get<double>(), l["p99_ms"].get<double>(),
                      l["std_ms"].get<double>(), l["min_ms"].get<double>(), l["max_ms"].get<double>(),
                      r["peak_rss_kb"].get<double>() / 1024);
+    t.pop_back();  // the row's newline, after the accuracy columns
+    if (accuracy)
+      t += r.contains("accuracy") ? fmt::format(" {:.3f} | {:.3f} |", r["accuracy"]["top1"].get<double>(),
+                                                r["accuracy"]["top5"].get<double>())
+                                  : " | |";
+    if (agreement) t += r.contains("agreement") ? fmt::format(" {:.3f} |", r["agreement"]["value"].get<double>()) : " |";
+    t += "\n";
   }
   return t;
 }
 
 std::string Csv(const json& results) {
   std::string t = "model,file_bytes,threads,load_ms,first_inference_ms,warmup_mean_ms,mean_ms,median_ms,p90_ms,"
-                  "p99_ms,std_ms,min_ms,max_ms,runs,peak_rss_kb,rss_growth_kb\n";
+                  "p99_ms,std_ms,min_ms,max_ms,runs,peak_rss_kb,rss_growth_kb,top1,top5,agreement\n";
   for (const json& r : results) {
     const json& l = r["latency"];
     t += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r["model"].get<std::string>(),
@@ -229,6 +283,11 @@ std::string Csv(const json& results) {
                      l["p99_ms"].get<double>(), l["std_ms"].get<double>(), l["min_ms"].get<double>(),
                      l["max_ms"].get<double>(), l["count"].get<int>(), r["peak_rss_kb"].get<long>(),
                      r["rss_growth_kb"].get<long>());
+    t.pop_back();
+    const auto field = [&](const char* group, const char* key) {
+      return r.contains(group) ? fmt::format(",{}", r[group][key].get<double>()) : std::string(",");
+    };
+    t += field("accuracy", "top1") + field("accuracy", "top5") + field("agreement", "value") + "\n";
   }
   return t;
 }
@@ -252,24 +311,59 @@ Status RunBench(const BenchOptions& o) {
   EP_RETURN_IF_ERROR(CheckWritable(o.json_path, "--json"));
   EP_RETURN_IF_ERROR(CheckWritable(o.csv_path, "--csv"));
   EP_RETURN_IF_ERROR(CheckWritable(o.markdown_path, "--markdown"));
+  EP_RETURN_IF_ERROR(CheckWritable(o.chart_path, "--chart"));
+  if (!o.agreement.empty() && !std::filesystem::is_regular_file(o.agreement))
+    return NotFoundError("--agreement: reference model '{}' does not exist", o.agreement);
+  EP_ASSIGN_OR_RETURN(BenchInputs inputs, BenchInputs::Load(o.input));
+  // The labelled set, label map and reference answers come first: their errors should not wait for the timing.
+  const bool evaluate = !o.accuracy.empty() || !o.agreement.empty();
+  EvalSet set;
+  std::vector<std::string> label_map;
+  std::optional<ModelAnswers> reference;
+  if (evaluate) {
+    EP_ASSIGN_OR_RETURN(set, LoadEvalSet(o, inputs));
+  }
+  if (!o.labels.empty()) {
+    EP_ASSIGN_OR_RETURN(label_map, ReadLabelMap(o.labels));
+  }
+  if (!o.agreement.empty()) {
+    EP_ASSIGN_OR_RETURN(reference, Answer(o, o.agreement, set));
+  }
 
   const bool progress = isatty(STDERR_FILENO);
   json results = json::array();
-  for (const std::string& m : o.models)
+  for (const std::string& m : o.models) {
+    json evaluation = json::object();
+    if (evaluate) {
+      EP_ASSIGN_OR_RETURN(evaluation, Evaluate(o, set, label_map, reference, m));
+    }
     for (int t : o.threads) {
-      EP_ASSIGN_OR_RETURN(json r, BenchOne(o, m, t, progress));
+      EP_ASSIGN_OR_RETURN(json r, BenchOne(o, inputs, m, t, progress));
+      r.update(evaluation);
       results.push_back(std::move(r));
     }
+  }
   const std::string table = MarkdownTable(results);
   fmt::print("{}", table);
   json report = {{"machine", MachineInfo()},
                  {"settings",
                   {{"runs", o.runs}, {"warmup", o.warmup}, {"min_secs", o.min_secs}, {"fp16_hint", o.fp16_hint},
-                   {"input", o.input}, {"isa", o.engine.isa}, {"backends", o.engine.backends}}},
+                   {"input", o.input}, {"input_images", inputs.paths()}, {"isa", o.engine.isa},
+                   {"backends", o.engine.backends}, {"accuracy", o.accuracy}, {"labels", o.labels},
+                   {"agreement", o.agreement}}},
                  {"results", results}};
   if (!o.json_path.empty()) EP_RETURN_IF_ERROR(WriteText(o.json_path, report.dump(2) + "\n", "--json"));
   if (!o.csv_path.empty()) EP_RETURN_IF_ERROR(WriteText(o.csv_path, Csv(results), "--csv"));
   if (!o.markdown_path.empty()) EP_RETURN_IF_ERROR(WriteText(o.markdown_path, table, "--markdown"));
+  if (!o.chart_path.empty()) {
+    // The chart is drawn from the JSON; without --json it goes next to the chart.
+    std::string json_path = o.json_path;
+    if (json_path.empty()) {
+      json_path = o.chart_path + ".json";
+      EP_RETURN_IF_ERROR(WriteText(json_path, report.dump(2) + "\n", "--chart"));
+    }
+    EP_RETURN_IF_ERROR(DrawBenchChart(json_path, o.chart_path));
+  }
   return OkStatus();
 }
 
@@ -284,12 +378,26 @@ void AddBenchCommand(CLI::App& app) {
   cmd->add_option("--warmup", o.warmup, "Untimed runs after the first inference (default 5)");
   cmd->add_option("--min-secs", o.min_secs, "Keep running until this many seconds have passed (default 0)");
   cmd->add_flag("--fp16-hint", o.fp16_hint, "Ask XNNPACK to compute in fp16 where the CPU supports it");
-  cmd->add_option("--input", o.input, "An image for [1,H,W,3] inputs, or 'random' (default)");
+  cmd->add_option("--input", o.input,
+                  "An image for [1,H,W,3] inputs, a directory of images (one per run, in turn), or 'random' (default)");
   cmd->add_flag("--profile-ops", o.profile_ops, "Also time each op (one step per op), by op type and backend");
   AddEngineOptions(cmd, o.engine);
+  cmd->add_option("--accuracy", o.accuracy,
+                  "Labelled images: a CSV file,label, a directory holding one, or one sub-folder per label; "
+                  "reports top-1/top-5 of classifiers");
+  cmd->add_option("--labels", o.labels,
+                  "Label map (one label per line) naming the classes of --accuracy labels; default: the label "
+                  "file inside the model (TFLite metadata), else labels are class indices");
+  cmd->add_option("--agreement", o.agreement,
+                  "Reference .tflite: how often each model's top-1 (classifiers) or detections at IoU >= 0.5 "
+                  "(detectors) agree with it, on the --accuracy or --input images");
+  cmd->add_option("--min-score", o.min_score, "Detectors: boxes scoring below this are ignored (default 0.5)");
   cmd->add_option("--json", o.json_path, "Write the full report (machine, settings, results) as JSON");
   cmd->add_option("--csv", o.csv_path, "Write one CSV row per model and thread count");
   cmd->add_option("--markdown", o.markdown_path, "Write the comparison table as Markdown");
+  cmd->add_option("--chart", o.chart_path,
+                  "Draw latency vs threads, latency per variant and size/accuracy/latency as a PNG "
+                  "(bench/plot.py, python3 with matplotlib)");
   cmd->callback([] {
     Status s = RunBench(o);
     if (!s.ok()) {

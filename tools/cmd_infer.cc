@@ -25,6 +25,7 @@
 #include "tools/commands.h"
 #include "tools/engine_options.h"
 #include "tools/image_input.h"
+#include "tools/output_values.h"
 
 namespace edgepipe::tools {
 namespace {
@@ -97,32 +98,6 @@ Status FillInputs(const InferOptions& o, engine::Interpreter& interpreter) {
   return OkStatus();
 }
 
-// Output values as real numbers (dequantized when quantized).
-std::vector<double> RealValues(const TensorView& t) {
-  std::vector<double> v(t.num_elements());
-  const double scale = t.quant.scale.size() == 1 ? t.quant.scale[0] : 1.0;
-  const double zp = t.quant.zero_point.size() == 1 ? static_cast<double>(t.quant.zero_point[0]) : 0.0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    switch (t.dtype) {
-      case DType::kFloat32: v[i] = t.as<float>()[i]; break;
-      case DType::kUInt8: v[i] = (t.as<uint8_t>()[i] - zp) * scale; break;
-      case DType::kInt8: v[i] = (t.as<int8_t>()[i] - zp) * scale; break;
-      case DType::kInt32: v[i] = t.as<int32_t>()[i]; break;
-      case DType::kInt64: v[i] = static_cast<double>(t.as<int64_t>()[i]); break;
-      case DType::kInt16: v[i] = (t.as<int16_t>()[i] - zp) * scale; break;
-      case DType::kBool: v[i] = t.as<bool>()[i] ? 1 : 0; break;
-      case DType::kFloat16: v[i] = 0; break;
-    }
-  }
-  return v;
-}
-
-// A classifier-like output: [1, N] or [N] with N > 1.
-bool LooksLikeScores(const TensorView& t) {
-  const bool shape_ok = (t.rank() == 2 && t.shape[0] == 1 && t.shape[1] > 1) || (t.rank() == 1 && t.shape[0] > 1);
-  return shape_ok && t.dtype != DType::kInt64 && t.dtype != DType::kInt32;
-}
-
 Result<std::vector<std::string>> ReadLabels(const std::string& path) {
   std::ifstream in(path);
   if (!in) return NotFoundError("cannot open labels file '{}'", path);
@@ -174,11 +149,8 @@ Status RunInfer(const InferOptions& o) {
       EP_ASSIGN_OR_RETURN(out["raw_file"], WriteRaw(o.output_raw, i, t));
     }
     if (LooksLikeScores(t) && o.top > 0) {
-      std::vector<size_t> order(values.size());
-      std::iota(order.begin(), order.end(), 0);
-      const size_t k = std::min<size_t>(static_cast<size_t>(o.top), order.size());
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [&](size_t a, size_t b) { return values[a] > values[b] || (values[a] == values[b] && a < b); });
+      const std::vector<size_t> order = TopIndices(values, static_cast<size_t>(o.top));
+      const size_t k = order.size();
       if (!o.json) fmt::print("output {} '{}' {}[{}] top-{}:\n", i, t.name, engine::DTypeName(t.dtype),
                               fmt::join(t.shape, ","), k);
       for (size_t r = 0; r < k; ++r) {

@@ -1,5 +1,5 @@
 // `edgepipe run GRAPH [--input PATH | --camera N] [--output PATH]
-//                     [--side NAME=VALUE]... [--max-frames N]`
+//                     [--side NAME=VALUE]... [--max-frames N] [--bench]`
 //
 // Runs a graph whose sources are calculators (video file, camera, images) to
 // the end. The flags become string side packets that sources and sinks take as
@@ -36,6 +36,7 @@
 #include "core/graph.h"
 #include "core/stream_name.h"
 #include "tools/commands.h"
+#include "tools/run_bench.h"
 
 namespace edgepipe::tools {
 
@@ -50,6 +51,7 @@ struct RunFlags {
   int64_t max_frames = 0;
   bool quiet = false;
   bool stats = false;
+  bool bench = false;
 };
 
 // Names of every side packet some node reads, after subgraph expansion.
@@ -196,7 +198,10 @@ Status RunGraph(const RunFlags& flags) {
   std::vector<bool> is_source;
   for (const Node& node : graph.config().node()) is_source.push_back(node.input_stream_size() == 0);
   auto frames = std::make_shared<std::atomic<int64_t>>(0);
-  graph.SetEventListener([frames, is_source](const GraphEvent& event) {
+  std::shared_ptr<RunBench> bench = flags.bench ? std::make_shared<RunBench>() : nullptr;
+  if (bench) EP_RETURN_IF_ERROR(bench->Attach(graph));
+  graph.SetEventListener([frames, is_source, bench](const GraphEvent& event) {
+    if (bench) bench->OnEvent(event);
     if (event.kind == GraphEvent::Kind::kProcessEnd && event.node_id >= 0 &&
         static_cast<size_t>(event.node_id) < is_source.size() && is_source[event.node_id]) {
       frames->fetch_add(1, std::memory_order_relaxed);
@@ -206,6 +211,7 @@ Status RunGraph(const RunFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<ProgressPrinter> progress;
   if (!flags.quiet && isatty(STDERR_FILENO)) progress = std::make_unique<ProgressPrinter>(frames.get(), ExpectedFrames(flags));
+  if (bench) bench->Start();
   Status status = graph.StartRun(side_packets);
   if (status.ok()) status = graph.WaitUntilDone();
   if (progress) progress->Stop();
@@ -223,6 +229,7 @@ Status RunGraph(const RunFlags& flags) {
   for (const auto& [name, count] : output_counts) summary += fmt::format("; {}: {} packets", name, count->load());
   if (!flags.output.empty()) summary += fmt::format("; wrote {}", flags.output);
   std::fprintf(stderr, "%s\n", summary.c_str());
+  if (bench) std::fputs(bench->Report(source_frames, seconds).c_str(), stdout);
   if (flags.stats) {
     std::fprintf(stderr, "%-32s %-34s %10s %10s %12s %8s\n", "node", "calculator", "calls", "packets_out", "mean_us", "max_q");
     for (const NodeStats& stat : final_stats) {
@@ -251,6 +258,8 @@ void AddRunCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   run->add_flag("--quiet,-q", flags->quiet, "No progress line");
   run->add_flag("--stats", flags->stats, "Print per-node statistics at the end");
+  run->add_flag("--bench", flags->bench,
+                "Print a pipeline benchmark: frames/s, latency source→sink per frame (p50/p90/p99), CPU, peak RSS");
   run->callback([flags] {
     Status status = RunGraph(*flags);
     if (!status.ok()) {
