@@ -42,6 +42,9 @@ class TaskGraph:
     the task's result object.
     """
 
+    # Per-node process times in graph.stats() (bench/tasks_vs_cli.py turns them on).
+    enable_statistics = False
+
     def __init__(self, graph_name, outputs, convert, running_mode, result_callback=None, side_packets=None,
                  options=None):
         if not isinstance(running_mode, RunningMode):
@@ -55,6 +58,8 @@ class TaskGraph:
         base_dir = os.path.dirname(os.path.dirname(path))
         text = _edgepipe.adapt_graph_config(path, inputs_from=_SOURCES, drop=_SINKS, options=options or {},
                                             base_dir=base_dir)
+        if self.enable_statistics:
+            text += "\nenable_statistics: true\n"
         self._graph = _edgepipe.Graph(text, path)
         self._convert = convert
         self._mode = running_mode
@@ -94,7 +99,8 @@ class TaskGraph:
             self._last_timestamp_us = timestamp_us
             self._values = {}
             self._graph.add(_INPUT, frame, timestamp_us=timestamp_us)
-            self._graph.wait_until_idle()
+            # One frame is a short wait: no helper thread per call (Ctrl-C still raises once it is done).
+            self._graph.wait_until_idle(interruptible=False)
             values = self._values
         return self._convert(values, frame, timestamp_us)
 
