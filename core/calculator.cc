@@ -207,7 +207,8 @@ CalculatorRegistry& CalculatorRegistry::Global() {
 Status CalculatorRegistry::Register(CalculatorRegistration registration) {
   auto it = registrations_.find(registration.name);
   if (it != registrations_.end()) {
-    if (it->second.get_contract == registration.get_contract) return OkStatus();
+    // The same calculator seen twice (its static registrar and the built-in list).
+    if (it->second.source_file == registration.source_file) return OkStatus();
     return AlreadyExistsError("calculator \"{}\" is registered twice ({} and {})", registration.name,
                               it->second.source_file, registration.source_file);
   }

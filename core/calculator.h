@@ -224,10 +224,12 @@ class CalculatorBase {
 
 // ---- Registration ---------------------------------------------------------
 
+// Functions rather than function pointers, so that calculators defined at run
+// time (e.g. Python classes, python/python_calculator.cc) can register too.
 struct CalculatorRegistration {
   std::string name;
-  Status (*get_contract)(CalculatorContract*) = nullptr;
-  std::unique_ptr<CalculatorBase> (*create)() = nullptr;
+  std::function<Status(CalculatorContract*)> get_contract;
+  std::function<std::unique_ptr<CalculatorBase>()> create;
   std::string source_file;
 };
 

@@ -19,20 +19,17 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
-#include "calculators/types/image_frame.h"
-#include "calculators/types/json_serialization.h"
-#include "calculators/types/segmentation_mask.h"
 #include "core/calculator.h"
 #include "core/graph.h"
 #include "python/callback_scope.h"
 #include "python/errors.h"
+#include "python/numpy_interop.h"
 
 namespace py = pybind11;
 
@@ -42,105 +39,8 @@ namespace {
 using python::RaiseError;
 using python::ThrowIfError;
 
-// Python value → packet payload. Images come in as HxW or HxWxC uint8 arrays
-// (anything with the buffer protocol); the pixels are copied once.
-Packet ToPacket(const py::handle& value, const std::string& image_format) {
-  if (py::isinstance<py::bool_>(value)) return MakePacket<bool>(value.cast<bool>());
-  if (py::isinstance<py::int_>(value)) return MakePacket<int64_t>(value.cast<int64_t>());
-  if (py::isinstance<py::float_>(value)) return MakePacket<double>(value.cast<double>());
-  if (py::isinstance<py::str>(value)) return MakePacket<std::string>(value.cast<std::string>());
-  if (py::isinstance<py::buffer>(value)) {
-    py::buffer_info info = py::reinterpret_borrow<py::buffer>(value).request();
-    if (info.itemsize != 1 || (info.ndim != 2 && info.ndim != 3)) {
-      RaiseError(StatusCode::kInvalidArgument, "an image must be a uint8 array of shape (height, width) or (height, width, channels)");
-    }
-    const int height = static_cast<int>(info.shape[0]);
-    const int width = static_cast<int>(info.shape[1]);
-    const int channels = info.ndim == 3 ? static_cast<int>(info.shape[2]) : 1;
-    std::string format_name = image_format;
-    if (format_name.empty()) format_name = channels == 1 ? "GRAY8" : channels == 4 ? "RGBA" : "RGB";
-    auto format = ParseImageFormat(format_name);
-    ThrowIfError(format.status());
-    if (ImageFormatChannels(*format) != channels) {
-      RaiseError(StatusCode::kInvalidArgument, fmt::format("image_format {} has {} channels, the array has {}", format_name,
-                                   ImageFormatChannels(*format), channels));
-    }
-    auto frame = ImageFrame::Allocate(*format, width, height);
-    ThrowIfError(frame.status());
-    const auto* source = static_cast<const uint8_t*>(info.ptr);
-    const size_t row_bytes = static_cast<size_t>(width) * channels;
-    const bool rows_packed = info.strides[1] == channels && (info.ndim == 2 || info.strides[2] == 1);
-    for (int y = 0; y < height; ++y) {
-      uint8_t* target = frame->mat().data + y * frame->stride();
-      const uint8_t* row = source + y * info.strides[0];
-      if (rows_packed) {
-        std::memcpy(target, row, row_bytes);
-        continue;
-      }
-      for (int x = 0; x < width; ++x) {
-        for (int c = 0; c < channels; ++c) {
-          target[x * channels + c] = row[x * info.strides[1] + (info.ndim == 3 ? c * info.strides[2] : 0)];
-        }
-      }
-    }
-    return MakePacket<ImageFrame>(std::move(*frame));
-  }
-  RaiseError(StatusCode::kInvalidArgument, fmt::format("cannot send a Python {} as a packet (use bool, int, float, str or a uint8 image array)",
-                               py::str(value.get_type()).cast<std::string>()));
-}
-
-// A dense 2-D cv::Mat (uint8 or float32) as a numpy array (a copy).
-py::object MatToNumpy(const cv::Mat& mat) {
-  const bool is_float = mat.depth() == CV_32F;
-  const size_t row_bytes = static_cast<size_t>(mat.cols) * mat.elemSize();
-  std::string bytes(row_bytes * mat.rows, '\0');
-  for (int y = 0; y < mat.rows; ++y) std::memcpy(bytes.data() + y * row_bytes, mat.ptr(y), row_bytes);
-  py::object numpy = py::module_::import("numpy");
-  py::object array = numpy.attr("frombuffer")(py::bytes(bytes), is_float ? "float32" : "uint8");
-  return array.attr("reshape")(py::make_tuple(mat.rows, mat.cols));
-}
-
-// Packet payload → Python value; images become numpy uint8 arrays (a copy);
-// a segmentation mask a dict {"kind": "labels"|"probability", "mask": HxW uint8 labels or
-// float32 probabilities, "labels": label names}.
-py::object FromPacket(const Packet& packet) {
-  if (const auto* v = packet.TryGet<bool>()) return py::bool_(*v);
-  if (const auto* v = packet.TryGet<int64_t>()) return py::int_(*v);
-  if (const auto* v = packet.TryGet<int>()) return py::int_(*v);
-  if (const auto* v = packet.TryGet<double>()) return py::float_(*v);
-  if (const auto* v = packet.TryGet<float>()) return py::float_(*v);
-  if (const auto* v = packet.TryGet<std::string>()) return py::str(*v);
-  // Before any generic conversion: a mask is worth more as an array than as its JSON summary.
-  if (const auto* mask = packet.TryGet<SegmentationMask>()) {
-    py::dict result;
-    result["kind"] = mask->kind == SegmentationMask::Kind::kLabels ? "labels" : "probability";
-    result["mask"] = MatToNumpy(mask->mask);
-    result["labels"] = mask->labels;
-    return result;
-  }
-  if (const auto* frame = packet.TryGet<ImageFrame>()) {
-    const int channels = frame->channels();
-    std::string pixels(static_cast<size_t>(frame->width()) * frame->height() * channels, '\0');
-    for (int y = 0; y < frame->height(); ++y) {
-      std::memcpy(pixels.data() + static_cast<size_t>(y) * frame->width() * channels,
-                  frame->data() + y * frame->stride(), static_cast<size_t>(frame->width()) * channels);
-    }
-    // numpy through its Python API: Debian's pybind11 predates NumPy 2's C layout.
-    py::object numpy = py::module_::import("numpy");
-    py::object array = numpy.attr("frombuffer")(py::bytes(pixels), "uint8");
-    py::tuple shape = channels == 1 ? py::tuple(py::make_tuple(frame->height(), frame->width()))
-                                    : py::tuple(py::make_tuple(frame->height(), frame->width(), channels));
-    return array.attr("reshape")(shape);
-  }
-  // Result types (detections, landmarks, rects, …) arrive as the JSON writer
-  // writes them, as dicts and lists: one conversion for every registered type.
-  if (JsonSerializerRegistry::Global().Has(packet.type())) {
-    auto json = JsonSerializerRegistry::Global().Serialize(packet);
-    ThrowIfError(json.status());
-    return py::module_::import("json").attr("loads")(json->dump());
-  }
-  RaiseError(StatusCode::kUnimplemented, fmt::format("no Python conversion for packets of type {}", packet.TypeName()));
-}
+using python::FromPacket;
+using python::ToPacket;
 
 SidePackets ToSidePackets(const py::dict& values) {
   SidePackets side_packets;
@@ -249,8 +149,15 @@ class PyGraph {
     py::gil_scoped_release release;
     graph_->Cancel();
   }
-  void WaitUntilIdle() {
+  void WaitUntilIdle(bool interruptible) {
     RefuseInsideCallback("wait_until_idle()");
+    if (!interruptible) {
+      // Waits here: no helper thread (about 50 µs per call), at the price of
+      // Ctrl-C taking effect only once the graph is idle.
+      py::gil_scoped_release release;
+      ThrowIfError(graph_->WaitUntilIdle());
+      return;
+    }
     ThrowIfError(WaitInterruptibly([&] { return graph_->WaitUntilIdle(); }));
   }
   void WaitUntilDone() {
@@ -382,7 +289,10 @@ void BindGraph(py::module_& m) {
     g.close_all()
     g.wait_until_done()
 
-Values cross as bool, int, float, str and uint8 numpy images (HxW or HxWxC).
+Values cross as bool, int, float, str, uint8 numpy images (HxW or HxWxC) and
+numeric numpy arrays (tensors), without copying where the layout allows
+(images and tensors coming out are read-only views of the packet's buffer);
+results (detections, classifications, landmarks) come out as dicts and lists.
 Observers run on graph threads (with the GIL). From inside an observer you may
 add() with block=False, close(), cancel() and even drop the graph; waiting for
 the graph there raises edgepipe.DeadlockError. Waits on the main thread stop on
@@ -407,7 +317,10 @@ edgepipe.Error subclasses carrying the C++ message.)doc")
       .def("cancel", &PyGraph::Cancel,
            "Stops the run as soon as running calculators return; wait_until_done() then raises "
            "edgepipe.CancelledError.")
-      .def("wait_until_idle", &PyGraph::WaitUntilIdle, "Waits until no node can run (all queues drained).")
+      .def("wait_until_idle", &PyGraph::WaitUntilIdle, py::arg("interruptible") = true,
+           "Waits until no node can run (all queues drained). interruptible=False waits without the helper "
+           "thread that lets Ctrl-C stop the wait on the main thread (cheaper per call, for waits known to be "
+           "short such as one frame; the KeyboardInterrupt is then raised once the graph is idle).")
       .def("wait_until_done", &PyGraph::WaitUntilDone,
            "Waits until every node has closed; raises the run's error if it failed.")
       .def("run", &PyGraph::Run, py::arg("side_packets") = py::dict(),

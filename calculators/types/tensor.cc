@@ -41,6 +41,24 @@ Result<Tensor> Tensor::Create(TensorDType dtype, std::vector<int32_t> shape, Ten
   return tensor;
 }
 
+Result<Tensor> Tensor::Wrap(TensorDType dtype, std::vector<int32_t> shape, std::shared_ptr<std::byte[]> buffer,
+                            TensorQuantization quantization, std::string name) {
+  for (int32_t dim : shape) {
+    if (dim <= 0) return InvalidArgumentError("tensor '{}' shape [{}] has a non-positive dimension", name, fmt::join(shape, ","));
+  }
+  if (buffer == nullptr) return InvalidArgumentError("tensor '{}': no buffer to wrap", name);
+  if (reinterpret_cast<uintptr_t>(buffer.get()) % kAlignment != 0) {
+    return InvalidArgumentError("tensor '{}': a wrapped buffer must be {}-byte aligned", name, kAlignment);
+  }
+  Tensor tensor;
+  tensor.dtype_ = dtype;
+  tensor.shape_ = std::move(shape);
+  tensor.quantization_ = std::move(quantization);
+  tensor.name_ = std::move(name);
+  tensor.buffer_ = std::move(buffer);
+  return tensor;
+}
+
 size_t Tensor::num_elements() const {
   if (buffer_ == nullptr) return 0;
   size_t elements = 1;

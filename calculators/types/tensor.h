@@ -55,6 +55,11 @@ class Tensor {
   // A zero-filled tensor; every dimension must be positive.
   static Result<Tensor> Create(TensorDType dtype, std::vector<int32_t> shape, TensorQuantization quantization = {},
                                std::string name = "");
+  // Wraps memory owned elsewhere without copying (e.g. a numpy array, kept
+  // alive by `buffer`'s deleter). The memory must be kAlignment-aligned and
+  // hold the shape's bytes; an error otherwise.
+  static Result<Tensor> Wrap(TensorDType dtype, std::vector<int32_t> shape, std::shared_ptr<std::byte[]> buffer,
+                             TensorQuantization quantization = {}, std::string name = "");
 
   TensorDType dtype() const { return dtype_; }
   const std::vector<int32_t>& shape() const { return shape_; }

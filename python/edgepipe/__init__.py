@@ -5,9 +5,11 @@
     g.observe("detections", lambda value, timestamp_us: print(timestamp_us, value))
     g.run({"input_path": "video.avi"})
 
-The compiled part is the `_edgepipe` extension; this package re-exports it. It
-sits inside the package when installed (`pip install .`) and at the top of
-build/python in a build tree (PYTHONPATH=python:build/python).
+Calculators can be written in Python (`edgepipe.Calculator`,
+`edgepipe.register_calculator`) and MediaPipe Tasks-style APIs live in
+`edgepipe.tasks`. The compiled part is the `_edgepipe` extension; this package
+re-exports it. It sits inside the package when installed (`pip install .`) and
+at the top of build/python in a build tree (PYTHONPATH=python:build/python).
 Every error is an `edgepipe.Error` subclass (see `help(edgepipe.Error)`).
 """
 import importlib as _importlib
@@ -26,6 +28,7 @@ _sys.modules.setdefault("_edgepipe", _native)
 from _edgepipe import *  # noqa: F401,F403,E402
 from _edgepipe import (  # noqa: F401,E402
     AlreadyExistsError,
+    CalculatorContext,
     CancelledError,
     DataLossError,
     DeadlockError,
@@ -41,4 +44,9 @@ from _edgepipe import (  # noqa: F401,E402
     UnavailableError,
     UnimplementedError,
     UnknownError,
+    adapt_graph_config,
+    register_calculator,
 )
+from edgepipe._calculator import Calculator, calculator  # noqa: F401
+from edgepipe._paths import graph_path  # noqa: F401
+from edgepipe import video  # noqa: F401,E402

@@ -1,0 +1,80 @@
+"""ObjectDetector, as MediaPipe Tasks' vision.ObjectDetector, on graphs/object_detection.pbtxt
+(SSD MobileNet, COCO). Needs that ready graph; creating the task without it raises
+FileNotFoundError.
+
+    with ObjectDetector.create_from_options(ObjectDetectorOptions(
+            base_options=BaseOptions(model_asset_path="ssd_mobilenet_v1_coco_quant.tflite"),
+            max_results=5, score_threshold=0.5)) as detector:
+        for d in detector.detect(rgb_image).detections:
+            print(d.categories[0].category_name, d.bounding_box)
+"""
+import os
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks.components import BaseOptions, DetectionResult, RunningMode, detections_from_graph
+
+
+@dataclass
+class ObjectDetectorOptions:
+    """MediaPipe's ObjectDetectorOptions: max_results (-1: all), score_threshold,
+    category_allowlist / category_denylist (label names, mutually exclusive).
+    Labels are read from labels_path (default: coco_labels.txt next to the model)."""
+
+    base_options: BaseOptions
+    running_mode: RunningMode = RunningMode.IMAGE
+    display_names_locale: Optional[str] = None
+    max_results: int = -1
+    score_threshold: float = 0.0
+    category_allowlist: Optional[List[str]] = None
+    category_denylist: Optional[List[str]] = None
+    labels_path: Optional[str] = None
+    result_callback: Optional[Callable[[DetectionResult, object, int], None]] = None
+
+
+class ObjectDetector(Task):
+    """Objects with boxes (pixels), labels and scores, best first."""
+
+    _options_class = ObjectDetectorOptions
+
+    def __init__(self, options):
+        if options.category_allowlist and options.category_denylist:
+            raise ValueError("`category_allowlist` and `category_denylist` are mutually exclusive options.")
+        self._options = options
+        model_path = model_path_of(options)
+        labels_path = options.labels_path or os.path.join(os.path.dirname(model_path), "coco_labels.txt")
+        self._labels = []
+        if os.path.exists(labels_path):
+            with open(labels_path, encoding="utf-8") as labels:
+                self._labels = [line.strip() for line in labels]
+        self._task = TaskGraph("object_detection", ["detections"], self._result, options.running_mode,
+                               options.result_callback, side_packets={"model_path": model_path})
+
+    def _label(self, index):
+        return self._labels[index] if 0 <= index < len(self._labels) else None
+
+    def _result(self, values, frame, timestamp_us):
+        options = self._options
+        detections = detections_from_graph(values.get("detections"), frame.shape[1], frame.shape[0], self._label)
+        detections = [d for d in detections if d.categories[0].score >= options.score_threshold]
+        if options.category_allowlist:
+            detections = [d for d in detections if d.categories[0].category_name in set(options.category_allowlist)]
+        if options.category_denylist:
+            detections = [d for d in detections if d.categories[0].category_name not in set(options.category_denylist)]
+        detections.sort(key=lambda d: -d.categories[0].score)
+        if options.max_results >= 0:
+            detections = detections[:options.max_results]
+        return DetectionResult(detections=detections)
+
+    def detect(self, image):
+        """IMAGE mode: the objects in one image (an RGB numpy array or an Image)."""
+        return self._task.run_image(image)
+
+    def detect_for_video(self, image, timestamp_ms):
+        """VIDEO mode: the objects in one frame; timestamps must increase."""
+        return self._task.run_video(image, timestamp_ms)
+
+    def detect_async(self, image, timestamp_ms):
+        """LIVE_STREAM mode: submits a frame for result_callback; dropped while the previous one runs."""
+        self._task.run_async(image, timestamp_ms)
