@@ -1,5 +1,6 @@
 // Weight-only modes (fp16, dynamic) and the folding of constant DEQUANTIZE
 // ops that every mode starts from.
+#include <algorithm>
 #include <cstring>
 
 #include "engine/kernels/kernel_util.h"
@@ -88,6 +89,57 @@ Result<int> FoldConstantDequantize(EditableModel& m) {
     ++folded;
   }
   return folded;
+}
+
+namespace {
+
+// The option table's fused activation of ops that have one, or nullptr.
+fb::ActivationFunctionType* FusedActivation(fb::OperatorT& op) {
+  auto& o = op.builtin_options;
+  if (auto* p = o.AsConv2DOptions()) return &p->fused_activation_function;
+  if (auto* p = o.AsDepthwiseConv2DOptions()) return &p->fused_activation_function;
+  if (auto* p = o.AsFullyConnectedOptions()) return &p->fused_activation_function;
+  if (auto* p = o.AsAddOptions()) return &p->fused_activation_function;
+  if (auto* p = o.AsSubOptions()) return &p->fused_activation_function;
+  if (auto* p = o.AsMulOptions()) return &p->fused_activation_function;
+  if (auto* p = o.AsPool2DOptions()) return &p->fused_activation_function;
+  return nullptr;
+}
+
+}  // namespace
+
+int FuseActivations(EditableModel& m) {
+  auto& ops = m.graph().operators;
+  const auto& outputs = m.graph().outputs;
+  int fused = 0;
+  for (size_t i = 0; i < ops.size();) {
+    fb::OperatorT& act = *ops[i];
+    fb::ActivationFunctionType activation;
+    switch (m.BuiltinCode(act)) {
+      case b::kRelu: activation = fb::ActivationFunctionType::RELU; break;
+      case b::kRelu6: activation = fb::ActivationFunctionType::RELU6; break;
+      case b::kReluN1To1: activation = fb::ActivationFunctionType::RELU_N1_TO_1; break;
+      default: ++i; continue;
+    }
+    const int mid = act.inputs.empty() ? -1 : act.inputs[0];
+    int consumers = 0;
+    fb::OperatorT* producer = nullptr;
+    for (auto& op : ops) {
+      for (int32_t t : op->inputs) consumers += t == mid;
+      if (op->outputs.size() == 1 && op->outputs[0] == mid) producer = op.get();
+    }
+    fb::ActivationFunctionType* slot = producer ? FusedActivation(*producer) : nullptr;
+    if (mid < 0 || consumers != 1 || slot == nullptr || *slot != fb::ActivationFunctionType::NONE ||
+        std::find(outputs.begin(), outputs.end(), mid) != outputs.end() || act.outputs.size() != 1) {
+      ++i;
+      continue;
+    }
+    *slot = activation;
+    producer->outputs[0] = act.outputs[0];
+    ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(i));
+    ++fused;
+  }
+  return fused;
 }
 
 Status ConvertWeightsToFloat16(EditableModel& m, Report& report) {

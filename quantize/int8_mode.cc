@@ -35,6 +35,9 @@ class Int8Rewrite {
   // The float tensor carrying t's values (t itself, or a DEQUANTIZE'd twin).
   int FloatOf(int t, Ops& emit);
   Status QuantizeOp(fb::OperatorT& op, const OpRule& rule, Ops& emit);
+  // CONCATENATION: every input requantized to the output's parameters, which
+  // cover all inputs (XNNPACK and the spec want one scale in and out).
+  Status UnifyConcatenation(fb::OperatorT& op, Ops& emit);
   Status RewireOutputs(Ops& emit);
 
   EditableModel& m_;
@@ -206,6 +209,32 @@ Status Int8Rewrite::QuantizeOp(fb::OperatorT& op, const OpRule& rule, Ops& emit)
     int8_.insert(out);
   }
   m_.RaiseVersion(op, rule.int8_version);
+  if (rule.code == b::kConcatenation) return UnifyConcatenation(op, emit);
+  return OkStatus();
+}
+
+Status Int8Rewrite::UnifyConcatenation(fb::OperatorT& op, Ops& emit) {
+  const int out = op.outputs[0];
+  Range cover = ranges_.at(out);
+  for (int32_t t : op.inputs) {
+    const fb::QuantizationParametersT& q = *m_.tensor(t).quantization;
+    const float scale = q.scale[0];
+    const auto zp = static_cast<float>(q.zero_point[0]);
+    cover.min = std::min(cover.min, scale * (-128.0f - zp));
+    cover.max = std::max(cover.max, scale * (127.0f - zp));
+  }
+  const AffineParams p = ChooseAffine(cover.min, cover.max);
+  params_[out] = p;
+  SetInt8(out, p);
+  for (int32_t& t : op.inputs) {
+    const fb::QuantizationParametersT& q = *m_.tensor(t).quantization;
+    if (q.scale[0] == p.scale && q.zero_point[0] == p.zero_point) continue;
+    const fb::TensorT& source = m_.tensor(t);
+    const int twin = m_.AddTensor(source.name + "_requantized", fb::TensorType::INT8, source.shape, 0);
+    SetInt8(twin, p);
+    emit.push_back(m_.MakeOp(b::kQuantize, kRequantizeVersion, {t}, {twin}));
+    t = twin;
+  }
   return OkStatus();
 }
 

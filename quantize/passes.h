@@ -14,6 +14,11 @@ namespace edgepipe::quantize {
 // constants; returns how many were folded.
 Result<int> FoldConstantDequantize(EditableModel& model);
 
+// Standalone RELU / RELU6 / RELU_N1_TO_1 ops become the fused activation of
+// the op producing their input (as the engine does at load time), so that the
+// int8 output covers the activated range; returns how many were fused.
+int FuseActivations(EditableModel& model);
+
 // fp16 mode: every float32 constant stored as float16 behind a DEQUANTIZE.
 Status ConvertWeightsToFloat16(EditableModel& model, Report& report);
 

@@ -31,6 +31,8 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
   // Every mode starts from plain float32 constants.
   EP_ASSIGN_OR_RETURN(auto normalized, EditableModel::Read(std::move(float_model), source));
   EP_ASSIGN_OR_RETURN(const int folded, FoldConstantDequantize(*normalized));
+  const bool int8 = options.mode == Mode::kInt8 || options.mode == Mode::kFullInt8;
+  const int fused = int8 ? FuseActivations(*normalized) : 0;
   std::vector<uint8_t> plain = normalized->Finish();
 
   Report report;
@@ -57,6 +59,7 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
   out.report["size_before"] = size_before;
   out.report["size_after"] = out.model.size();
   out.report["float16_dequantize_folded"] = folded;
+  out.report["activations_fused"] = fused;
   if (options.mode == Mode::kInt8 || options.mode == Mode::kFullInt8) {
     out.report["calibration"] = {{"calibrator", CalibratorName(options.calibration.calibrator)},
                                  {"samples", samples.size()}};
