@@ -68,16 +68,21 @@ Range ChooseRange(const Observed& o, const CalibrationOptions& options) {
     for (double seen = 0; hi > lo && seen + o.histogram[hi] <= tail; --hi) seen += o.histogram[hi];
     return {static_cast<float>(o.min + lo * width), static_cast<float>(o.min + (hi + 1) * width)};
   }
-  // MSE: shrink each end independently over a grid, keep the least error.
+  // MSE: shrink each end independently over a geometric grid (down to 0.2 %
+  // of the observed extreme: long-tailed outputs such as detector logits need
+  // it), keep the least error.
   Range best{o.min, o.max};
   double best_error = QuantizationError(o, o.min, o.max);
-  for (int a = 0; a <= 20; ++a) {
-    for (int b = 0; b <= 20; ++b) {
-      const float lo = o.min < 0 ? o.min * (1.0f - 0.04f * a) : o.min;
-      const float hi = o.max > 0 ? o.max * (1.0f - 0.04f * b) : o.max;
+  constexpr int kSteps = 60;
+  for (int a = 0; a <= kSteps; ++a) {
+    for (int b = 0; b <= kSteps; ++b) {
+      const float lo = o.min < 0 ? o.min * std::pow(0.9f, static_cast<float>(a)) : o.min;
+      const float hi = o.max > 0 ? o.max * std::pow(0.9f, static_cast<float>(b)) : o.max;
       const double error = QuantizationError(o, std::min(lo, 0.0f), std::max(hi, 0.0f));
       if (error < best_error) best_error = error, best = {lo, hi};
+      if (o.max <= 0) break;
     }
+    if (o.min >= 0) break;
   }
   return best;
 }

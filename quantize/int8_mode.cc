@@ -71,7 +71,7 @@ std::string Int8Rewrite::WhyNot(const fb::OperatorT& op, const OpRule* rule) con
     const fb::TensorT& tensor = m_.tensor(t);
     switch (RoleOf(*rule, j)) {
       case InputRole::kActivation:
-        if (!IsFloat(tensor) && !int8_.count(t)) return fmt::format("input {} '{}' is not float32", j, tensor.name);
+        if (!IsFloat(tensor) && !int8_.count(t) && !int8_twin_.count(t)) return fmt::format("input {} '{}' is not float32", j, tensor.name);
         if (!m_.IsConstant(t) && !ranges_.count(t)) return fmt::format("input '{}' has no calibrated range", tensor.name);
         any_float = true;
         break;
