@@ -55,6 +55,7 @@ def main():
     parser.add_argument("--frames", type=int, default=0, help="first N frames only (0: all)")
     parser.add_argument("--calibrator", default="minmax")
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--skip", nargs="*", default=[], help="ops or tensors to keep in float (edgepipe quantize --skip)")
     args = parser.parse_args()
     for path in (face.VIDEO, face.MODEL):
         if not os.path.exists(path):
@@ -62,7 +63,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         int8 = os.path.join(tmp, "face_detection_short_range_int8.tflite")
         subprocess.run([CLI, "quantize", face.MODEL, "-o", int8, "--mode", "int8", "--calibration", face.VIDEO,
-                        "--samples", str(args.samples), "--calibrator", args.calibrator], check=True,
+                        "--samples", str(args.samples), "--calibrator", args.calibrator,
+                        *(["--skip", *args.skip] if args.skip else [])], check=True,
                        stderr=subprocess.DEVNULL)
         reference = graph_faces(face.MODEL, args.frames)
         quantized = graph_faces(int8, args.frames)
