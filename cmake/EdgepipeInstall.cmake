@@ -25,6 +25,8 @@ foreach(dir core engine calculators)
   install(DIRECTORY ${CMAKE_BINARY_DIR}/${dir}/ DESTINATION ${EDGEPIPE_INSTALL_INCLUDEDIR}/${dir} COMPONENT dev
           FILES_MATCHING PATTERN "*.pb.h" PATTERN "*_generated.h" PATTERN "CMakeFiles" EXCLUDE)
 endforeach()
+# `edgepipe bench --chart` finds plot.py in share/edgepipe beside bin/ (tools/bench_chart.cc).
+install(FILES ${CMAKE_SOURCE_DIR}/bench/plot.py DESTINATION ${CMAKE_INSTALL_DATADIR}/edgepipe COMPONENT runtime)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/graphs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/edgepipe/graphs COMPONENT runtime
         FILES_MATCHING PATTERN "*.pbtxt")
 

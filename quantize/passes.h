@@ -1,0 +1,39 @@
+// The rewrite passes behind quantizer.h, each over an EditableModel.
+#pragma once
+
+#include <map>
+
+#include "quantize/calibration.h"
+#include "quantize/model_edit.h"
+#include "quantize/quantizer.h"
+#include "quantize/report.h"
+
+namespace edgepipe::quantize {
+
+// DEQUANTIZE ops whose input is a float16 (or int8) constant become float32
+// constants; returns how many were folded.
+Result<int> FoldConstantDequantize(EditableModel& model);
+
+// Standalone RELU / RELU6 / RELU_N1_TO_1 ops become the fused activation of
+// the op producing their input (as the engine does at load time), so that the
+// int8 output covers the activated range; returns how many were fused.
+int FuseActivations(EditableModel& model);
+
+// fp16 mode: every float32 constant stored as float16 behind a DEQUANTIZE.
+Status ConvertWeightsToFloat16(EditableModel& model, Report& report);
+
+// dynamic mode: float32 constants with >= min_elements values stored as int8
+// symmetric (per channel along the consumer's filter axis unless per_tensor)
+// behind a DEQUANTIZE.
+Status QuantizeWeightsOnly(EditableModel& model, size_t min_elements, bool per_tensor, Report& report);
+
+// int8 and full-int8 modes, with the calibrated ranges of the float tensors.
+Status QuantizeActivations(EditableModel& model, const std::map<int, Range>& ranges, const QuantizeOptions& options,
+                           Report& report);
+
+// Versions of the DEQUANTIZE op for its input type (TFLite's op_version.cc).
+inline constexpr int32_t kDequantizeInt8Version = 2;
+inline constexpr int32_t kDequantizeFloat16Version = 3;
+inline constexpr int32_t kDequantizePerChannelVersion = 5;
+
+}  // namespace edgepipe::quantize
