@@ -147,6 +147,7 @@ MODES = {
     "full_uint8": ("full-int8", "--io", "uint8"),
     "int8_per_tensor_mse": ("int8", "--per-tensor", "--calibrator", "mse"),
     "int8_percentile": ("int8", "--calibrator", "percentile"),
+    "int8_letterbox": ("int8", "--letterbox"),
 }
 
 
