@@ -56,6 +56,7 @@ def main():
     parser.add_argument("--frames", type=int, default=0, help="first N frames only (0: all)")
     parser.add_argument("--calibrator", default="percentile")
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--bias-correction", action="store_true", help="edgepipe quantize --bias-correction")
     parser.add_argument("--letterbox", action="store_true", help="calibrate on letterboxed frames, as the graph sees them")
     parser.add_argument("--percentile", type=float, default=99.9, help="for --calibrator percentile")
     # BlazeFace's heads output logits spanning -30000 ... +3: one int8 scale
@@ -70,6 +71,7 @@ def main():
         subprocess.run([CLI, "quantize", face.MODEL, "-o", int8, "--mode", "int8", "--calibration", face.VIDEO,
                         "--samples", str(args.samples), "--calibrator", args.calibrator,
                         "--percentile", str(args.percentile), *(["--letterbox"] if args.letterbox else []),
+                        *(["--bias-correction"] if args.bias_correction else []),
                         *(["--skip", *args.skip] if args.skip else [])], check=True,
                        stderr=subprocess.DEVNULL)
         reference = graph_faces(face.MODEL, args.frames)

@@ -51,6 +51,7 @@ struct QuantizeCliOptions {
   float std = 127.5f;
   unsigned seed = 1;
   bool letterbox = false;
+  bool bias_correction = false;
 };
 
 // The frame padded with black to the input's aspect ratio, centred (as the
@@ -146,6 +147,7 @@ Status RunQuantize(const QuantizeCliOptions& o) {
   if (o.io != "int8" && o.io != "uint8") return InvalidArgumentError("--io must be int8 or uint8, not '{}'", o.io);
   options.io_unsigned = o.io == "uint8";
   options.per_tensor = o.per_tensor;
+  options.bias_correction = o.bias_correction;
   options.skip = o.skip;
   options.calibration.percentile = o.percentile;
   options.calibration.num_threads = o.threads;
@@ -210,6 +212,8 @@ void AddQuantizeCommand(CLI::App& app) {
   cmd->add_option("--mean", o.mean, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_option("--std", o.std, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_option("--seed", o.seed, "Seed of the random calibration pixels");
+  cmd->add_flag("--bias-correction", o.bias_correction,
+                "int8 modes: subtract each conv channel's mean output shift (measured on the calibration data)");
   cmd->add_flag("--letterbox", o.letterbox, "Pad calibration images to the input's aspect ratio before resizing");
   cmd->callback([] {
     Status s = RunQuantize(o);

@@ -166,6 +166,7 @@ def test_quantized_model_runs_in_litert_and_matches(float_model, tmp_path, varia
         assert all(op["action"] == "int8" for op in report["ops"])
         assert report["activations"] and all(t["scale"] > 0 for t in report["activations"])
 
+
     for x in photos([1, 32, 32, 3]):
         want = run_litert(float_model, x)
         ours = run_edgepipe(out, x)
@@ -249,3 +250,21 @@ def test_face_detector_quantized_loads_in_litert(tmp_path, mode):
         if mode != "int8":
             np.testing.assert_allclose(got, expected, atol={"fp16": 1e-3, "dynamic": 6e-2}[mode] * spread,
                                        err_msg=name)
+
+
+def test_bias_correction_adjusts_convs_without_activation(tmp_path):
+    path = tmp_path / "leaky.tflite"
+    path.write_bytes(with_unquantizable_op(np.random.default_rng(3)))
+    plain, corrected = tmp_path / "plain.tflite", tmp_path / "corrected.tflite"
+    quantize(path, plain, "int8")
+    report = quantize(path, corrected, "int8", "--bias-correction")
+    assert report["biases_corrected"] == 2  # both convs (no fused activation)
+    errors = {}
+    for model in (plain, corrected):
+        errors[model] = 0.0
+        for x in photos([1, 16, 16, 3]):
+            want, ours, theirs = run_litert(path, x), run_edgepipe(model, x), run_litert(model, x)
+            for name in want:
+                np.testing.assert_allclose(ours[name][0], theirs[name][0], atol=1e-4)
+                errors[model] += float(np.mean(ours[name][0] - want[name][0]))  # signed: the mean shift
+    assert abs(errors[corrected]) <= abs(errors[plain]) + 1e-3, errors
