@@ -22,6 +22,7 @@ import face_vs_mediapipe as face  # noqa: E402
 ROOT = face.ROOT
 CLI = os.path.join(os.environ.get("EDGEPIPE_BUILD_DIR", os.path.join(ROOT, "build")), "bin", "edgepipe")
 MIN_IOU = 0.8
+DEFAULT_SKIP = ["classificator_8", "classificator_16", "regressor_8", "regressor_16", "RESHAPE", "CONCATENATION"]
 
 
 def graph_faces(model, frames):
@@ -53,9 +54,14 @@ def same_faces(a, b):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=0, help="first N frames only (0: all)")
-    parser.add_argument("--calibrator", default="minmax")
+    parser.add_argument("--calibrator", default="percentile")
     parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument("--skip", nargs="*", default=[], help="ops or tensors to keep in float (edgepipe quantize --skip)")
+    parser.add_argument("--bias-correction", action="store_true", help="edgepipe quantize --bias-correction")
+    parser.add_argument("--letterbox", action="store_true", help="calibrate on letterboxed frames, as the graph sees them")
+    parser.add_argument("--percentile", type=float, default=99.9, help="for --calibrator percentile")
+    # BlazeFace's heads output logits spanning -30000 ... +3: one int8 scale
+    # cannot keep the ones near the score threshold, so they stay float.
+    parser.add_argument("--skip", nargs="*", default=DEFAULT_SKIP, help="ops or tensors to keep in float (edgepipe quantize --skip)")
     args = parser.parse_args()
     for path in (face.VIDEO, face.MODEL):
         if not os.path.exists(path):
@@ -64,6 +70,8 @@ def main():
         int8 = os.path.join(tmp, "face_detection_short_range_int8.tflite")
         subprocess.run([CLI, "quantize", face.MODEL, "-o", int8, "--mode", "int8", "--calibration", face.VIDEO,
                         "--samples", str(args.samples), "--calibrator", args.calibrator,
+                        "--percentile", str(args.percentile), *(["--letterbox"] if args.letterbox else []),
+                        *(["--bias-correction"] if args.bias_correction else []),
                         *(["--skip", *args.skip] if args.skip else [])], check=True,
                        stderr=subprocess.DEVNULL)
         reference = graph_faces(face.MODEL, args.frames)
@@ -74,7 +82,7 @@ def main():
         share = 100.0 * agree / max(len(reference), 1)
         print(f"Megamind.avi: {len(reference)} frames, float finds {sum(map(len, reference))} faces, int8 "
               f"{sum(map(len, quantized))}; same faces (IoU >= {MIN_IOU}) on {agree} frames ({share:.1f} %), "
-              f"calibrator {args.calibrator}, {args.samples} samples")
+              f"calibrator {args.calibrator}, {args.samples} samples, skipped {args.skip or 'nothing'}")
         report = subprocess.run([CLI, "bench", face.MODEL, int8, "--threads", "1", "--runs", "300"],
                                 capture_output=True, text=True, check=True).stdout
         print(report)

@@ -31,6 +31,12 @@ Status QuantizeWeightsOnly(EditableModel& model, size_t min_elements, bool per_t
 Status QuantizeActivations(EditableModel& model, const std::map<int, Range>& ranges, const QuantizeOptions& options,
                            Report& report);
 
+// After QuantizeActivations: subtracts from each CONV_2D / DEPTHWISE_CONV_2D
+// bias (ops without a fused activation) the mean shift of its output channel
+// against `float_model` over `samples`; returns how many ops were corrected.
+Result<int> CorrectBiases(EditableModel& quantized, const std::vector<uint8_t>& float_model,
+                          const std::vector<Sample>& samples, int num_threads);
+
 // Versions of the DEQUANTIZE op for its input type (TFLite's op_version.cc).
 inline constexpr int32_t kDequantizeInt8Version = 2;
 inline constexpr int32_t kDequantizeFloat16Version = 3;

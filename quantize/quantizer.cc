@@ -38,6 +38,7 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
   Report report;
   EP_ASSIGN_OR_RETURN(auto model, EditableModel::Read(plain, source));
   std::map<int, Range> ranges;
+  int corrected = 0;
   switch (options.mode) {
     case Mode::kFloat16: EP_RETURN_IF_ERROR(ConvertWeightsToFloat16(*model, report)); break;
     case Mode::kDynamic:
@@ -48,6 +49,9 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
       EP_ASSIGN_OR_RETURN(auto loaded, engine::Model::FromBuffer(plain));
       EP_ASSIGN_OR_RETURN(ranges, Calibrate(loaded, samples, options.calibration, progress));
       EP_RETURN_IF_ERROR(QuantizeActivations(*model, ranges, options, report));
+      if (options.bias_correction) {
+        EP_ASSIGN_OR_RETURN(corrected, CorrectBiases(*model, plain, samples, options.calibration.num_threads));
+      }
       break;
     }
   }
@@ -60,6 +64,7 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
   out.report["size_after"] = out.model.size();
   out.report["float16_dequantize_folded"] = folded;
   out.report["activations_fused"] = fused;
+  if (options.bias_correction) out.report["biases_corrected"] = corrected;
   if (options.mode == Mode::kInt8 || options.mode == Mode::kFullInt8) {
     out.report["calibration"] = {{"calibrator", CalibratorName(options.calibration.calibrator)},
                                  {"samples", samples.size()}};

@@ -1,9 +1,11 @@
 // `edgepipe quantize FLOAT.tflite -o OUT.tflite --mode dynamic|fp16|int8|full-int8
 //      [--calibration DIR|VIDEO|IMAGE] [--samples N] [--io int8|uint8] [--per-tensor]
-//      [--calibrator minmax|percentile|mse] [--skip OP_OR_TENSOR...] [--report FILE.json] [--compare]`:
+//      [--calibrator minmax|percentile|mse] [--skip OP_OR_TENSOR...] [--report FILE.json] [--compare]
+//      [--letterbox] [--mean M --std S]`:
 // post-training quantization of a float model (quantize/quantizer.h).
 // Calibration images are preprocessed as `infer` does: resized to the input's
-// H x W, RGB, (pixel - mean) / std; without --calibration, random pixels.
+// H x W (after padding to its aspect ratio with --letterbox), RGB,
+// (pixel - mean) / std; without --calibration, random pixels.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
 #include "engine/model.h"
@@ -47,7 +50,23 @@ struct QuantizeCliOptions {
   float mean = 127.5f;
   float std = 127.5f;
   unsigned seed = 1;
+  bool letterbox = false;
+  bool bias_correction = false;
 };
+
+// The frame padded with black to the input's aspect ratio, centred (as the
+// detection graphs' ImageToTensor does with keep_aspect_ratio).
+cv::Mat Letterbox(const cv::Mat& frame, int height, int width) {
+  const double target = static_cast<double>(width) / height;
+  const double aspect = static_cast<double>(frame.cols) / frame.rows;
+  int pad_x = 0, pad_y = 0;
+  if (aspect > target) pad_y = static_cast<int>(frame.cols / target) - frame.rows;
+  else pad_x = static_cast<int>(frame.rows * target) - frame.cols;
+  cv::Mat out;
+  cv::copyMakeBorder(frame, out, pad_y / 2, pad_y - pad_y / 2, pad_x / 2, pad_x - pad_x / 2, cv::BORDER_CONSTANT,
+                     cv::Scalar(0, 0, 0));
+  return out;
+}
 
 // Up to `n` frames of the calibration source: a folder of images (sorted by
 // name), one image, or a video (frames spread evenly over its length).
@@ -104,7 +123,8 @@ Result<std::vector<Sample>> MakeSamples(const engine::Model& model, const Quanti
                                   engine::DTypeName(view.dtype), fmt::join(info.shape, "x"));
       std::vector<float> values(view.num_elements());
       view.data = values.data();
-      EP_RETURN_IF_ERROR(FillImageInput(frame, o.mean, o.std, view));
+      const cv::Mat image = o.letterbox ? Letterbox(frame, view.shape[1], view.shape[2]) : frame;
+      EP_RETURN_IF_ERROR(FillImageInput(image, o.mean, o.std, view));
       sample.push_back(std::move(values));
     }
     samples.push_back(std::move(sample));
@@ -127,6 +147,7 @@ Status RunQuantize(const QuantizeCliOptions& o) {
   if (o.io != "int8" && o.io != "uint8") return InvalidArgumentError("--io must be int8 or uint8, not '{}'", o.io);
   options.io_unsigned = o.io == "uint8";
   options.per_tensor = o.per_tensor;
+  options.bias_correction = o.bias_correction;
   options.skip = o.skip;
   options.calibration.percentile = o.percentile;
   options.calibration.num_threads = o.threads;
@@ -191,6 +212,9 @@ void AddQuantizeCommand(CLI::App& app) {
   cmd->add_option("--mean", o.mean, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_option("--std", o.std, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_option("--seed", o.seed, "Seed of the random calibration pixels");
+  cmd->add_flag("--bias-correction", o.bias_correction,
+                "int8 modes: subtract each conv channel's mean output shift (measured on the calibration data)");
+  cmd->add_flag("--letterbox", o.letterbox, "Pad calibration images to the input's aspect ratio before resizing");
   cmd->callback([] {
     Status s = RunQuantize(o);
     if (!s.ok()) {

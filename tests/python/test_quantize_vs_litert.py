@@ -90,7 +90,7 @@ def photos(shape):
 def quantize(model_path, out_path, mode, *extra, check=True):
     report = str(out_path) + ".json"
     args = [CLI, "quantize", str(model_path), "-o", str(out_path), "--mode", mode, "--report", report, *extra]
-    if mode in ("int8", "full-int8"):
+    if mode in ("int8", "full-int8") and "--calibration" not in extra:
         args += ["--calibration", MEDIA]
     result = subprocess.run(args, capture_output=True, text=True)
     if not check:
@@ -147,6 +147,7 @@ MODES = {
     "full_uint8": ("full-int8", "--io", "uint8"),
     "int8_per_tensor_mse": ("int8", "--per-tensor", "--calibrator", "mse"),
     "int8_percentile": ("int8", "--calibrator", "percentile"),
+    "int8_letterbox": ("int8", "--letterbox"),
 }
 
 
@@ -164,6 +165,7 @@ def test_quantized_model_runs_in_litert_and_matches(float_model, tmp_path, varia
         assert report["ops_in_float"] == 0, report["ops"]
         assert all(op["action"] == "int8" for op in report["ops"])
         assert report["activations"] and all(t["scale"] > 0 for t in report["activations"])
+
 
     for x in photos([1, 32, 32, 3]):
         want = run_litert(float_model, x)
@@ -224,3 +226,45 @@ def test_compare_reports_errors(float_model, tmp_path):
     for entry in report["compare"]:
         assert 0 < entry["mean_abs"] <= entry["max_abs"] < 6.0 / 256
         assert entry["sqnr_db"] > 15
+
+
+FACE_MODEL = os.path.join(SHARED, "models", "face_detection_short_range.tflite")
+FACE_SKIP = ["classificator_8", "classificator_16", "regressor_8", "regressor_16", "RESHAPE", "CONCATENATION"]
+
+
+@pytest.mark.parametrize("mode", ["fp16", "dynamic", "int8"])
+def test_face_detector_quantized_loads_in_litert(tmp_path, mode):
+    """The real float (fp16-weight) MediaPipe model: every mode loads in LiteRT and matches edgepipe."""
+    out = tmp_path / f"face_{mode}.tflite"
+    extra = ["--calibration", os.path.join(MEDIA, "Megamind.avi"), "--samples", "20", "--calibrator", "percentile",
+             "--percentile", "99.9", "--skip", *FACE_SKIP] if mode == "int8" else []
+    report = quantize(FACE_MODEL, out, mode, *extra)
+    assert report["float16_dequantize_folded"] > 0
+    x = photos([1, 128, 128, 3])[3]  # face.jpg
+    want, ours, theirs = run_litert(FACE_MODEL, x), run_edgepipe(out, x), run_litert(out, x)
+    for name in want:
+        got, lite, expected = real(*ours[name]), real(*theirs[name]), real(*want[name])
+        spread = np.max(np.abs(expected))
+        np.testing.assert_allclose(got, lite, atol=1e-3 * spread, err_msg=name)
+        # fp16 weights are the model's own; int8 weights (dynamic) move outputs by a few %.
+        if mode != "int8":
+            np.testing.assert_allclose(got, expected, atol={"fp16": 1e-3, "dynamic": 6e-2}[mode] * spread,
+                                       err_msg=name)
+
+
+def test_bias_correction_adjusts_convs_without_activation(tmp_path):
+    path = tmp_path / "leaky.tflite"
+    path.write_bytes(with_unquantizable_op(np.random.default_rng(3)))
+    plain, corrected = tmp_path / "plain.tflite", tmp_path / "corrected.tflite"
+    quantize(path, plain, "int8")
+    report = quantize(path, corrected, "int8", "--bias-correction")
+    assert report["biases_corrected"] == 2  # both convs (no fused activation)
+    errors = {}
+    for model in (plain, corrected):
+        errors[model] = 0.0
+        for x in photos([1, 16, 16, 3]):
+            want, ours, theirs = run_litert(path, x), run_edgepipe(model, x), run_litert(model, x)
+            for name in want:
+                np.testing.assert_allclose(ours[name][0], theirs[name][0], atol=1e-4)
+                errors[model] += float(np.mean(ours[name][0] - want[name][0]))  # signed: the mean shift
+    assert abs(errors[corrected]) <= abs(errors[plain]) + 1e-3, errors
