@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/file_access.h"
 #include "core/graph.h"
 #include "core/stream_name.h"
 
@@ -66,11 +67,20 @@ Result<GraphConfig> ParseGraphConfig(const std::string& text, const std::string&
 }
 
 Result<GraphConfig> LoadGraphConfigFile(const std::string& path) {
+  EP_RETURN_IF_ERROR(CheckReadableFile(path, "graph config"));
   std::ifstream file(path);
   if (!file) return NotFoundError("cannot open graph config \"{}\"", path);
   std::stringstream text;
   text << file.rdbuf();
-  return ParseGraphConfig(text.str(), path);
+  EP_ASSIGN_OR_RETURN(GraphConfig config, ParseGraphConfig(text.str(), path));
+  // An empty or comment-only file parses as an empty graph, which would "run"
+  // zero frames successfully: a file given as a graph must have nodes.
+  if (config.node_size() == 0) {
+    return InvalidArgumentError("graph config \"{}\" has no nodes ({})", path,
+                                text.str().find_first_not_of(" \t\r\n") == std::string::npos ? "the file is empty"
+                                                                                            : "only comments or settings");
+  }
+  return config;
 }
 
 // ---- Subgraphs --------------------------------------------------------------

@@ -36,6 +36,17 @@ Status Status::WithContext(const std::string& context) const {
   return Status(rep_->code, context + ": " + rep_->message);
 }
 
+std::string Status::ElideMiddle(const std::string& message) {
+  // Cut on UTF-8 character boundaries (never before a continuation byte 10xxxxxx).
+  auto boundary = [&](size_t at) {
+    while (at > 0 && at < message.size() && (static_cast<unsigned char>(message[at]) & 0xC0) == 0x80) --at;
+    return at;
+  };
+  const size_t head = boundary(kMaxMessageBytes / 2);
+  const size_t tail = boundary(message.size() - kMaxMessageBytes / 4);
+  return fmt::format("{} … [{} bytes elided] … {}", message.substr(0, head), tail - head, message.substr(tail));
+}
+
 std::ostream& operator<<(std::ostream& os, const Status& status) { return os << status.ToString(); }
 
 }  // namespace edgepipe

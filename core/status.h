@@ -36,9 +36,13 @@ const char* StatusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
  public:
+  // Messages longer than this keep their start and end with the middle elided:
+  // a 10 MB option value or file line quoted in an error stays readable.
+  static constexpr size_t kMaxMessageBytes = 4096;
+
   Status() = default;
   Status(StatusCode code, std::string message)
-      : rep_(code == StatusCode::kOk ? nullptr : std::make_unique<Rep>(Rep{code, std::move(message)})) {}
+      : rep_(code == StatusCode::kOk ? nullptr : std::make_unique<Rep>(Rep{code, Capped(std::move(message))})) {}
   Status(const Status& other) : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
   Status& operator=(const Status& other) {
     if (this != &other) rep_ = other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr;
@@ -64,6 +68,10 @@ class [[nodiscard]] Status {
     StatusCode code;
     std::string message;
   };
+  static std::string Capped(std::string message) {
+    return message.size() <= kMaxMessageBytes ? message : ElideMiddle(message);
+  }
+  static std::string ElideMiddle(const std::string& message);
   std::unique_ptr<Rep> rep_;
 };
 

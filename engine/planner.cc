@@ -294,7 +294,14 @@ Status ResolveReshapes(Plan& plan) {
       if (declared_fits && op.options.new_shape.empty()) continue;
       shape.assign(op.options.new_shape.begin(), op.options.new_shape.end());
     }
-    EP_ASSIGN_OR_RETURN(std::vector<int32_t> resolved, ResolveNewShape(plan, op, shape, count));
+    auto checked = ResolveNewShape(plan, op, shape, count);
+    if (!checked.ok()) {  // name where the shape came from: the operand tensor or the option
+      const std::string source = op.inputs.size() > 1 && op.inputs[1] >= 0
+                                     ? "shape operand " + plan.TensorLabel(op.inputs[1])
+                                     : std::string("new_shape option");
+      return Status(checked.status().code(), fmt::format("{} (from {})", checked.status().message(), source));
+    }
+    std::vector<int32_t> resolved = std::move(checked).value();
     if (declared_fits) {
       if (resolved != out.view.shape)
         return InvalidArgumentError("{}: output {} is declared [{}], but the new shape [{}] makes it [{}]",

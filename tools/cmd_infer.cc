@@ -20,6 +20,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/file_access.h"
 #include "engine/interpreter.h"
 #include "engine/model.h"
 #include "tools/commands.h"
@@ -99,6 +100,7 @@ Status FillInputs(const InferOptions& o, engine::Interpreter& interpreter) {
 }
 
 Result<std::vector<std::string>> ReadLabels(const std::string& path) {
+  EP_RETURN_IF_ERROR(CheckReadableFile(path, "labels file"));  // a directory opens as an empty stream
   std::ifstream in(path);
   if (!in) return NotFoundError("cannot open labels file '{}'", path);
   std::vector<std::string> labels;
@@ -187,9 +189,9 @@ void AddInferCommand(CLI::App& app) {
   image->excludes(raw);
   raw->excludes(image);
   cmd->add_option("--output-raw", o.output_raw, "Also write each output's raw bytes to DIR/output_<i>.bin");
-  cmd->add_option("--threads", o.threads, "Inference threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o.threads, "Inference threads")->check(AtLeast(1));
   AddEngineOptions(cmd, o.engine);
-  cmd->add_option("--top", o.top, "How many top scores to print for classifier outputs");
+  cmd->add_option("--top", o.top, "How many top scores to print for classifier outputs")->check(AtLeast(1));
   cmd->add_option("--labels", o.labels, "Label file, one label per line (line i = class i)");
   cmd->add_option("--mean", o.mean, "Float inputs: (pixel - mean) / std (default 127.5)");
   cmd->add_option("--std", o.std, "Float inputs: (pixel - mean) / std (default 127.5)");

@@ -33,8 +33,10 @@
 #include <CLI/CLI.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "core/file_access.h"
 #include "core/graph.h"
 #include "core/stream_name.h"
+#include "tools/cancel_on_interrupt.h"
 #include "tools/commands.h"
 #include "tools/run_bench.h"
 
@@ -66,6 +68,31 @@ std::set<std::string> UsedSidePackets(const GraphConfig& config) {
   return used;
 }
 
+std::string StringValue(const SidePackets& side_packets, const std::string& name) {
+  auto it = side_packets.find(name);
+  if (it == side_packets.end()) return "";
+  const auto* text = it->second.TryGet<std::string>();
+  return text ? *text : "";
+}
+
+// Writing over the input while it is decoded truncates it (and the run still
+// "succeeds" on what was read before): refuse an output that is the input file
+// itself, by inode, so a symlink or a hard link to it is refused too.
+Status RefuseOutputThatIsInput(const SidePackets& side_packets) {
+  const std::string input = StringValue(side_packets, "input_path");
+  if (input.empty()) return OkStatus();
+  for (const auto& [name, packet] : side_packets) {
+    if (name == "input_path" || name.find("_path") == std::string::npos || name == "model_path") continue;
+    const std::string output = StringValue(side_packets, name);
+    if (!output.empty() && SameFile(input, output)) {
+      return InvalidArgumentError("side packet {} '{}' is the input file '{}': writing it would destroy the input "
+                                  "while it is read; choose another output path",
+                                  name, output, input);
+    }
+  }
+  return OkStatus();
+}
+
 Result<SidePackets> BuildSidePackets(const RunFlags& flags, const GraphConfig& config) {
   const std::set<std::string> used = UsedSidePackets(config);
   SidePackets side_packets;
@@ -95,6 +122,7 @@ Result<SidePackets> BuildSidePackets(const RunFlags& flags, const GraphConfig& c
     }
     EP_RETURN_IF_ERROR(add(side.substr(0, equals), side.substr(equals + 1), "--side " + side));
   }
+  EP_RETURN_IF_ERROR(RefuseOutputThatIsInput(side_packets));
   return side_packets;
 }
 
@@ -168,7 +196,8 @@ class ProgressPrinter {
   std::thread thread_;
 };
 
-Status RunGraph(const RunFlags& flags) {
+// Runs the graph; *interrupted tells whether Ctrl-C cancelled it (the status is then OK).
+Status RunGraph(const RunFlags& flags, bool* interrupted) {
   EP_ASSIGN_OR_RETURN(GraphConfig config, LoadGraphConfigFile(flags.graph_path));
   if (config.input_stream_size() > 0) {
     return InvalidArgumentError(
@@ -213,7 +242,12 @@ Status RunGraph(const RunFlags& flags) {
   if (!flags.quiet && isatty(STDERR_FILENO)) progress = std::make_unique<ProgressPrinter>(frames.get(), ExpectedFrames(flags));
   if (bench) bench->Start();
   Status status = graph.StartRun(side_packets);
-  if (status.ok()) status = graph.WaitUntilDone();
+  if (status.ok()) {
+    CancelOnInterrupt cancel_on_interrupt(&graph);
+    status = graph.WaitUntilDone();
+    *interrupted = cancel_on_interrupt.interrupted();
+    if (*interrupted && status.code() == StatusCode::kCancelled) status = OkStatus();
+  }
   if (progress) progress->Stop();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EP_RETURN_IF_ERROR(status);
@@ -228,6 +262,7 @@ Status RunGraph(const RunFlags& flags) {
                                     source_frames, seconds, seconds > 0 ? source_frames / seconds : 0.0);
   for (const auto& [name, count] : output_counts) summary += fmt::format("; {}: {} packets", name, count->load());
   if (!flags.output.empty()) summary += fmt::format("; wrote {}", flags.output);
+  if (*interrupted) summary += "; interrupted by Ctrl-C (graph cancelled, outputs closed)";
   std::fprintf(stderr, "%s\n", summary.c_str());
   if (bench) std::fputs(bench->Report(source_frames, seconds).c_str(), stdout);
   if (flags.stats) {
@@ -255,13 +290,15 @@ void AddRunCommand(CLI::App& app) {
   run->add_option("--output,-o", flags->output, "Output file or directory → side packet output_path");
   run->add_option("--side", flags->sides, "Extra side packet NAME=VALUE (a string); repeatable");
   run->add_option("--max-frames", flags->max_frames, "Stop sources after N frames → side packet max_frames")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   run->add_flag("--quiet,-q", flags->quiet, "No progress line");
   run->add_flag("--stats", flags->stats, "Print per-node statistics at the end");
   run->add_flag("--bench", flags->bench,
                 "Print a pipeline benchmark: frames/s, latency source→sink per frame (p50/p90/p99), CPU, peak RSS");
   run->callback([flags] {
-    Status status = RunGraph(*flags);
+    bool interrupted = false;
+    Status status = RunGraph(*flags, &interrupted);
+    if (interrupted && status.ok()) ExitCode() = CancelOnInterrupt::kExitCode;
     if (!status.ok()) {
       std::fprintf(stderr, "edgepipe run: error: %s\n", status.ToString().c_str());
       ExitCode() = 1;

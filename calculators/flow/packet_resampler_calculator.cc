@@ -4,7 +4,11 @@
 // Input   DATA (any), e.g. video frames; a VideoHeader header is passed on with
 //         the new frame rate.
 // Output  DATA (same type), at t0 + round(k × 1e6 / frame_rate) µs.
-// Options PacketResamplerCalculatorOptions: frame_rate (required), jitter,
+// Side    MAX_FRAMES (integer or decimal string, optional): emit at most this
+//         many packets (edgepipe run --max-frames bounds what a high rate
+//         makes of a few inputs); 0 or unset: no limit.
+// Options PacketResamplerCalculatorOptions: frame_rate (required, at most
+//         kMaxFrameRate), jitter,
 //         jitter_seed, base_timestamp, start_time, end_time, flush_last_packet.
 //
 // MediaPipe's semantics: t0 is the first packet's timestamp (or aligned to
@@ -27,6 +31,7 @@
 
 #include "calculators/flow/packet_resampler_calculator.pb.h"
 #include "calculators/types/frame_rate.h"
+#include "calculators/types/side_packet_values.h"
 #include "calculators/types/video_header.h"
 #include "core/calculator.h"
 
@@ -35,11 +40,16 @@ namespace edgepipe {
 class PacketResamplerCalculator : public CalculatorBase {
  public:
   using Options = PacketResamplerCalculatorOptions;
+  // Timestamps are microseconds; above 1000 packets per second a gap of a few
+  // seconds becomes thousands of repeats of one packet (1e9 made thousands of
+  // image files from 3 frames).
+  static constexpr double kMaxFrameRate = 1000;
 
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
     cc->AddInput("DATA", TypeId::Any()).Doc("packets at any rate");
     cc->AddOutput("DATA", TypeId::Any()).SameTypeAs("DATA").Doc("packets at exactly frame_rate");
+    cc->AddInputSidePacket("MAX_FRAMES", TypeId::Any()).Optional().Doc("emit at most this many packets (0/unset: no limit)");
     cc->SetDoc(
         "Resamples a stream to exactly frame_rate packets per second: output k is at t0 + round(k/f) s "
         "(t0 = first packet or base_timestamp) and carries the input packet nearest to that time (the "
@@ -56,10 +66,15 @@ class PacketResamplerCalculator : public CalculatorBase {
 
   Status Open(CalculatorContext* cc) override {
     options_ = cc->Options<Options>();
-    if (!options_.has_frame_rate() || !(options_.frame_rate() > 0) || !std::isfinite(options_.frame_rate())) {
-      return InvalidArgumentError("PacketResamplerCalculator needs frame_rate > 0 (packets per second), got {}",
-                                  options_.frame_rate());
+    if (!options_.has_frame_rate() || !(options_.frame_rate() > 0) || !(options_.frame_rate() <= kMaxFrameRate)) {
+      return InvalidArgumentError("PacketResamplerCalculator needs frame_rate in (0, {}] packets per second, got {:.6g}",
+                                  kMaxFrameRate, options_.frame_rate());
     }
+    if (options_.has_start_time() && options_.has_end_time() && options_.end_time() < options_.start_time()) {
+      return InvalidArgumentError("PacketResamplerCalculator end_time {} is before start_time {}: nothing would be emitted",
+                                  options_.end_time(), options_.start_time());
+    }
+    EP_ASSIGN_OR_RETURN(max_frames_, MaxFramesSidePacket(*cc, 0));
     if (options_.jitter() < 0 || options_.jitter() >= 1) {
       return InvalidArgumentError("PacketResamplerCalculator jitter must be in [0, 1), got {}", options_.jitter());
     }
@@ -136,6 +151,8 @@ class PacketResamplerCalculator : public CalculatorBase {
     if (options_.has_end_time() && target > options_.end_time()) return OkStatus();
     // Jitter can pull a target before the last one only by rounding; keep the stream increasing.
     if (target <= last_emitted_) return OkStatus();
+    if (max_frames_ > 0 && emitted_ >= max_frames_) return OkStatus();
+    ++emitted_;
     last_emitted_ = target;
     return output.Add(packet.At(Timestamp(target)));
   }
@@ -147,6 +164,8 @@ class PacketResamplerCalculator : public CalculatorBase {
   int64_t next_k_ = 0;
   int64_t next_target_ = 0;
   int64_t last_emitted_ = std::numeric_limits<int64_t>::min();
+  int64_t max_frames_ = 0;  // 0: no limit
+  int64_t emitted_ = 0;
   Packet previous_;
   std::mt19937_64 random_;
 };

@@ -49,6 +49,10 @@ class PacketThinnerCalculator : public CalculatorBase {
     if (options_.period_us() <= 0) {
       return InvalidArgumentError("PacketThinnerCalculator period_us must be positive, got {}", options_.period_us());
     }
+    if (options_.end_time() < options_.start_time()) {
+      return InvalidArgumentError("PacketThinnerCalculator end_time {} is before start_time {}: every packet would be dropped",
+                                  options_.end_time(), options_.start_time());
+    }
     const Packet& header = cc->Inputs().Get("", 0).Header();
     if (!header.IsEmpty()) EP_RETURN_IF_ERROR(cc->Outputs().Get("", 0).SetHeader(header));
     return OkStatus();

@@ -14,6 +14,7 @@
 //     output_stream: "IMAGE:small_frames"
 //     options { [edgepipe.ImageResizeCalculatorOptions.ext] { width: 384 height: 288 } }
 //   }
+#include <algorithm>
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
@@ -52,6 +53,9 @@ class ImageResizeCalculator : public CalculatorBase {
       return InvalidArgumentError("ImageResizeCalculator needs a positive width or height, got {}x{}",
                                   options_.width(), options_.height());
     }
+    // 0 keeps the aspect ratio: check the side(s) given now, the other at each frame.
+    EP_RETURN_IF_ERROR(CheckImageSize(options_.width() ? options_.width() : 1, options_.height() ? options_.height() : 1,
+                                      "ImageResizeCalculator output"));
     return ForwardHeader(cc, "IMAGE", 0, "IMAGE", 0, [this](VideoHeader& header) {
       if (header.width > 0 && header.height > 0) {
         cv::Size size = OutputSize(cv::Size(header.width, header.height));
@@ -65,6 +69,7 @@ class ImageResizeCalculator : public CalculatorBase {
     EP_ASSIGN_OR_RETURN(const ImageFrame* image, cc->Inputs().Tag("IMAGE").Get<ImageFrame>());
     const cv::Size input_size(image->width(), image->height());
     const cv::Size output_size = OutputSize(input_size);
+    EP_RETURN_IF_ERROR(CheckImageSize(output_size.width, output_size.height, "ImageResizeCalculator output"));
     if (output_size == input_size) return cc->Outputs().Tag("IMAGE").Add(cc->Inputs().Tag("IMAGE").Value());
     cv::Mat resized;
     cv::resize(image->mat(), resized, output_size, 0, 0, Interpolation(input_size, output_size));
@@ -73,10 +78,15 @@ class ImageResizeCalculator : public CalculatorBase {
   }
 
  private:
+  // The side left at 0 follows the aspect ratio, clamped just past kMaxImageSide
+  // (a 1-pixel-high input would otherwise overflow int) so CheckImageSize refuses it.
   cv::Size OutputSize(cv::Size input) const {
+    auto scaled = [](double side) {
+      return static_cast<int>(std::clamp(std::round(side), 1.0, static_cast<double>(kMaxImageSide) + 1));
+    };
     int width = options_.width(), height = options_.height();
-    if (width == 0) width = std::max(1, static_cast<int>(std::lround(static_cast<double>(input.width) * height / input.height)));
-    if (height == 0) height = std::max(1, static_cast<int>(std::lround(static_cast<double>(input.height) * width / input.width)));
+    if (width == 0) width = scaled(static_cast<double>(input.width) * height / input.height);
+    if (height == 0) height = scaled(static_cast<double>(input.height) * width / input.width);
     return {width, height};
   }
 

@@ -79,6 +79,7 @@ class LetterboxCalculator : public CalculatorBase {
       return InvalidArgumentError("LetterboxCalculator needs a positive width and height, got {}x{}", options_.width(),
                                   options_.height());
     }
+    EP_RETURN_IF_ERROR(CheckImageSize(options_.width(), options_.height(), "LetterboxCalculator output"));
     if (options_.pad_value() < 0 || options_.pad_value() > 255) {
       return InvalidArgumentError("LetterboxCalculator pad_value must be 0-255, got {}", options_.pad_value());
     }

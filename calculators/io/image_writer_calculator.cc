@@ -23,6 +23,7 @@
 #include "calculators/types/image_frame.h"
 #include "calculators/types/side_packet_values.h"
 #include "core/calculator.h"
+#include "core/file_access.h"
 
 namespace edgepipe {
 
@@ -63,10 +64,11 @@ class ImageWriterCalculator : public CalculatorBase {
     auto first = FileName(0, 0);
     if (!first.ok()) return first.status();
     const auto parent = std::filesystem::path(*first).parent_path();
-    if (!parent.empty() && !std::filesystem::is_directory(parent, error)) {
+    if (!parent.empty() && !std::filesystem::exists(parent, error)) {
       return NotFoundError("cannot write images to '{}': directory '{}' does not exist", pattern_, parent.string());
     }
-    return OkStatus();
+    // cv::imwrite says only "false"; the OS names a read-only directory or a directory in the way.
+    return CheckWritableFile(*first, "image");
   }
 
   Status Process(CalculatorContext* cc) override {

@@ -29,6 +29,7 @@
 #include "calculators/types/json_serialization.h"
 #include "calculators/types/side_packet_values.h"
 #include "core/calculator.h"
+#include "core/file_access.h"
 
 namespace edgepipe {
 
@@ -63,6 +64,7 @@ class JsonLinesWriterCalculator : public CalculatorBase {
       return InvalidArgumentError("JsonLinesWriterCalculator has no file to write: set options.path or the OUTPUT_PATH side packet");
     }
     if (path_ != "-") {
+      EP_RETURN_IF_ERROR(CheckWritableFile(path_, "JSON lines"));
       file_.open(path_, std::ios::out | std::ios::trunc);
       if (!file_) return NotFoundError("cannot write JSON lines to '{}' (missing directory or no permission)", path_);
     }

@@ -122,6 +122,7 @@ class ImageToTensorCalculator : public CalculatorBase {
       return InvalidArgumentError("ImageToTensorCalculator needs both output_width and output_height, got {}x{}",
                                   options_.output_width(), options_.output_height());
     }
+    if (warp_) EP_RETURN_IF_ERROR(CheckImageSize(options_.output_width(), options_.output_height(), "ImageToTensorCalculator output"));
     if (!warp_ && (cc->Inputs().HasTag("NORM_RECT") || cc->Inputs().HasTag("RECT") ||
                    cc->Outputs().HasTag("TRANSFORM") || cc->Outputs().HasTag("ROI"))) {
       return InvalidArgumentError(

@@ -81,4 +81,11 @@ std::string ImageFrame::DebugString() const {
   return fmt::format("{} {}x{}", ImageFormatName(format_), width(), height());
 }
 
+Status CheckImageSize(int64_t width, int64_t height, std::string_view what) {
+  if (width < 1 || height < 1 || width > kMaxImageSide || height > kMaxImageSide) {
+    return InvalidArgumentError("{} size {}x{} is outside 1..{} pixels per side", what, width, height, kMaxImageSide);
+  }
+  return OkStatus();
+}
+
 }  // namespace edgepipe

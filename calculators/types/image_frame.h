@@ -62,4 +62,13 @@ class ImageFrame {
   cv::Mat mat_;
 };
 
+// The largest image side a calculator option may ask for: 16384 covers 8K
+// video and keeps a frame under 1 GiB (OpenCV throws, or allocates tens of
+// gigabytes, for a 100000 x 100000 request).
+inline constexpr int kMaxImageSide = 16384;
+
+// OK when 1 <= width, height <= kMaxImageSide; otherwise an error naming
+// `what` (e.g. "ImageResizeCalculator output") and the size.
+Status CheckImageSize(int64_t width, int64_t height, std::string_view what);
+
 }  // namespace edgepipe

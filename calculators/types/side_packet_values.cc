@@ -40,6 +40,17 @@ Result<std::optional<int64_t>> IntSidePacket(const CalculatorContext& cc, std::s
   return InvalidArgumentError("side packet {} must be an integer or a string, got {}", tag, packet->TypeName());
 }
 
+Result<int64_t> MaxFramesSidePacket(const CalculatorContext& cc, int64_t option) {
+  EP_ASSIGN_OR_RETURN(std::optional<int64_t> side, IntSidePacket(cc, "MAX_FRAMES"));
+  const int64_t max_frames = side.value_or(option);
+  if (max_frames < 0) {
+    return InvalidArgumentError("max_frames (from {}) must be 0 (no limit) or positive, got {}",
+                                side ? "side packet MAX_FRAMES, e.g. edgepipe run --side max_frames=N" : "the options",
+                                max_frames);
+  }
+  return max_frames;
+}
+
 bool SidePacketConnected(const CalculatorContext& cc, std::string_view tag) { return cc.InputSidePackets().HasTag(tag); }
 
 }  // namespace edgepipe

@@ -22,6 +22,12 @@ Result<std::optional<std::string>> StringSidePacket(const CalculatorContext& cc,
 // string), or nullopt when it is not connected or an empty string.
 Result<std::optional<int64_t>> IntSidePacket(const CalculatorContext& cc, std::string_view tag);
 
+// A source's frame limit: the MAX_FRAMES side packet, else `option` (the
+// calculator's max_frames option); 0 means no limit. A negative limit is an
+// error naming where it came from (it used to mean "no limit" silently, while
+// `edgepipe run --max-frames -3` was refused).
+Result<int64_t> MaxFramesSidePacket(const CalculatorContext& cc, int64_t option);
+
 // Whether the node's config connects side packet `tag` (whatever its value).
 // Writers use it for the ready-graph convention (docs/graphs.md): a connected
 // OUTPUT_PATH left unset, with no path in the options, turns that output off

@@ -60,8 +60,7 @@ class CameraSourceCalculator : public CalculatorBase {
     const auto& options = cc->Options<Options>();
     EP_ASSIGN_OR_RETURN(std::optional<std::string> side_device, StringSidePacket(*cc, "CAMERA_INDEX"));
     device_ = side_device.value_or(options.device());
-    EP_ASSIGN_OR_RETURN(std::optional<int64_t> side_max_frames, IntSidePacket(*cc, "MAX_FRAMES"));
-    max_frames_ = side_max_frames.value_or(options.max_frames());
+    EP_ASSIGN_OR_RETURN(max_frames_, MaxFramesSidePacket(*cc, options.max_frames()));
     EP_ASSIGN_OR_RETURN(output_format_, ParseImageFormat(options.output_format()));
 
     const bool is_index = !device_.empty() && device_.find_first_not_of("0123456789") == std::string::npos;

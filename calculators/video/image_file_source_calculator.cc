@@ -100,8 +100,7 @@ class ImageFileSourceCalculator : public CalculatorBase {
           "ImageFileSourceCalculator has no images to read: set options.path or the INPUT_PATH side packet");
     }
     EP_ASSIGN_OR_RETURN(files_, ListImages(spec));
-    EP_ASSIGN_OR_RETURN(std::optional<int64_t> side_max_frames, IntSidePacket(*cc, "MAX_FRAMES"));
-    const int64_t max_frames = side_max_frames.value_or(options.max_frames());
+    EP_ASSIGN_OR_RETURN(const int64_t max_frames, MaxFramesSidePacket(*cc, options.max_frames()));
     if (max_frames > 0 && static_cast<int64_t>(files_.size()) > max_frames) files_.resize(max_frames);
     EP_ASSIGN_OR_RETURN(rate_, RationalFrameRate(options.frame_rate()));
     EP_ASSIGN_OR_RETURN(output_format_, ParseImageFormat(options.output_format()));

@@ -83,8 +83,7 @@ class VideoFileSourceCalculator : public CalculatorBase {
           "VideoFileSourceCalculator has no video to read: set options.path or the INPUT_PATH side packet "
           "(edgepipe run --input FILE)");
     }
-    EP_ASSIGN_OR_RETURN(std::optional<int64_t> side_max_frames, IntSidePacket(*cc, "MAX_FRAMES"));
-    max_frames_ = side_max_frames.value_or(options.max_frames());
+    EP_ASSIGN_OR_RETURN(max_frames_, MaxFramesSidePacket(*cc, options.max_frames()));
     EP_ASSIGN_OR_RETURN(output_format_, ParseImageFormat(options.output_format()));
 
     std::error_code error;

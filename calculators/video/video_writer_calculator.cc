@@ -29,6 +29,7 @@
 #include "calculators/types/video_header.h"
 #include "calculators/video/video_writer_calculator.pb.h"
 #include "core/calculator.h"
+#include "core/file_access.h"
 
 namespace edgepipe {
 
@@ -78,9 +79,11 @@ class VideoWriterCalculator : public CalculatorBase {
     }
     const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
     std::error_code error;
-    if (!parent.empty() && !std::filesystem::is_directory(parent, error)) {
+    if (!parent.empty() && !std::filesystem::exists(parent, error)) {
       return NotFoundError("cannot write video '{}': directory '{}' does not exist", path_, parent.string());
     }
+    // OpenCV says only "not opened"; ask the OS first so a directory or a read-only path is named as such.
+    EP_RETURN_IF_ERROR(CheckWritableFile(path_, "video"));
     fourcc_ = options.fourcc().empty() ? DefaultFourcc(path_) : options.fourcc();
     if (fourcc_.size() != 4) return InvalidArgumentError("fourcc '{}' must have exactly 4 characters", fourcc_);
     fps_ = options.fps();

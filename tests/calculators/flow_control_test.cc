@@ -125,6 +125,49 @@ TEST(PacketResamplerTest, MissingFrameRateIsAnError) {
   EXPECT_THAT(packets.status().message(), ::testing::HasSubstr("frame_rate"));
 }
 
+TEST(PacketResamplerTest, RatesAbove1000AndBackwardTimesAreRefused) {
+  // 1e9 per second turned 3 frames into thousands of repeats; NaN and inf never were rates.
+  for (const char* rate : {"frame_rate: 1e9", "frame_rate: 1000.5", "frame_rate: inf", "frame_rate: nan",
+                           "frame_rate: -2"}) {
+    auto packets = FeedInts(ResamplerGraph(rate), {0, 33333, 66666});
+    ASSERT_FALSE(packets.ok()) << rate;
+    EXPECT_THAT(packets.status().message(), ::testing::HasSubstr("frame_rate in (0, 1000]")) << rate;
+  }
+  auto backwards = FeedInts(ResamplerGraph("frame_rate: 10 start_time: 500000 end_time: 100"), {0});
+  ASSERT_FALSE(backwards.ok());
+  EXPECT_THAT(backwards.status().message(), ::testing::HasSubstr("end_time 100 is before start_time 500000"));
+  EXPECT_TRUE(FeedInts(ResamplerGraph("frame_rate: 1000"), {0, 1000}).ok());
+}
+
+TEST(PacketResamplerTest, MaxFramesSidePacketBoundsTheOutput) {
+  // 3 input packets 1/3 s apart at 1000 per second would be ~668 outputs; MAX_FRAMES keeps 5.
+  const std::string text = R"(
+    input_stream: "in"
+    output_stream: "out"
+    node {
+      calculator: "PacketResamplerCalculator"
+      input_stream: "DATA:in"
+      input_side_packet: "MAX_FRAMES:max_frames"
+      output_stream: "DATA:out"
+      options { [edgepipe.PacketResamplerCalculatorOptions.ext] { frame_rate: 1000 } }
+    })";
+  for (const auto& [limit, expected] : {std::pair<std::string, size_t>{"5", 5}, {"", 668}}) {
+    auto config = ParseGraphConfig(text, "test graph");
+    ASSERT_TRUE(config.ok()) << config.status();
+    Graph graph;
+    ASSERT_TRUE(graph.Initialize(*config).ok());
+    auto count = std::make_shared<std::atomic<size_t>>(0);
+    ASSERT_TRUE(graph.ObserveOutputStream("out", [count](const Packet&) { ++*count; return OkStatus(); }).ok());
+    ASSERT_TRUE(graph.StartRun({{"max_frames", MakePacket<std::string>(limit)}}).ok());
+    for (int64_t t : {0, 333333, 666666}) {
+      ASSERT_TRUE(graph.AddPacketToInputStream("in", MakePacket<int>(0).At(Timestamp(t))).ok());
+    }
+    ASSERT_TRUE(graph.CloseAllInputStreams().ok());
+    ASSERT_TRUE(graph.WaitUntilDone().ok());
+    EXPECT_EQ(count->load(), expected) << "max_frames '" << limit << "'";
+  }
+}
+
 TEST(PacketResamplerTest, VtestAt2FpsEmitsTheRightCountAtTheRightTimes) {
   const std::string path = MediaPath("vtest.avi");
   EDGEPIPE_REQUIRE_SHARED_FILE(path);

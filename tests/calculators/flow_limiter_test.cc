@@ -276,6 +276,24 @@ TEST(PacketThinnerTest, AsyncKeepsOnePacketPerPeriodSinceLastKept) {
   EXPECT_THAT(*out, ElementsAre(TV{0, 0}, TV{300000, 3}, TV{600000, 6}, TV{900000, 9}));
 }
 
+TEST(PacketThinnerTest, EndBeforeStartIsRefusedAtOpen) {
+  // It used to drop every packet, and `edgepipe run` printed "wrote ..." over nothing.
+  auto out = RunFeeds(R"(
+    input_stream: "in"
+    output_stream: "out"
+    node {
+      name: "thinner"
+      calculator: "PacketThinnerCalculator"
+      input_stream: "in"
+      output_stream: "out"
+      options { [edgepipe.PacketThinnerCalculatorOptions.ext] { period_us: 1000 start_time: 5000 end_time: 10 } }
+    }
+  )", EveryTenthOfASecond());
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().message(), ::testing::HasSubstr("thinner"));
+  EXPECT_THAT(out.status().message(), ::testing::HasSubstr("end_time 10 is before start_time 5000"));
+}
+
 TEST(PacketThinnerTest, SyncKeepsFirstPacketOfEachGridCell) {
   auto out = RunFeeds(R"(
     input_stream: "in"

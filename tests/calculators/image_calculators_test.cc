@@ -90,9 +90,10 @@ TEST(ImageResizeCalculatorTest, KeepsAspectWhenOneSideIsZero) {
   EXPECT_EQ(out->mat().at<cv::Vec3b>(100, 100), cv::Vec3b(10, 20, 30));
 }
 
-// OpenCV reports an impossible size by throwing cv::Exception; the graph's
-// calculator boundary turns it into an error naming the node, not an abort.
-TEST(ImageResizeCalculatorTest, OpenCvExceptionIsAnErrorNamingTheNode) {
+// An impossible size (OpenCV threw cv::Exception or allocated tens of GB) is
+// refused before OpenCV sees it, naming the node: an option at Open, a side
+// that follows the aspect ratio at the frame that makes it too large.
+TEST(ImageResizeCalculatorTest, ImpossibleSizeIsAnErrorNamingTheNode) {
   cv::Mat source(4, 4, CV_8UC3, cv::Scalar(10, 20, 30));
   auto results = RunOnImage(R"(node {
       name: "huge"
@@ -104,7 +105,19 @@ TEST(ImageResizeCalculatorTest, OpenCvExceptionIsAnErrorNamingTheNode) {
   ASSERT_FALSE(results.ok());
   EXPECT_NE(results.status().message().find("node \"huge\" (ImageResizeCalculator"), std::string::npos)
       << results.status();
-  EXPECT_NE(results.status().message().find("threw cv::Exception"), std::string::npos) << results.status();
+  EXPECT_NE(results.status().message().find("100000x100000 is outside 1..16384"), std::string::npos) << results.status();
+
+  cv::Mat tall(4, 1, CV_8UC3, cv::Scalar(10, 20, 30));  // width 16000 keeps the ratio: 64000 high
+  auto ratio = RunOnImage(R"(node {
+      name: "tall"
+      calculator: "ImageResizeCalculator"
+      input_stream: "IMAGE:in"
+      output_stream: "IMAGE:out"
+      options { [edgepipe.ImageResizeCalculatorOptions.ext] { width: 16000 } }
+    })", ImageFrame::FromMat(ImageFormat::kBGR, tall).value(), {"out"});
+  ASSERT_FALSE(ratio.ok());
+  EXPECT_NE(ratio.status().message().find("node \"tall\""), std::string::npos) << ratio.status();
+  EXPECT_NE(ratio.status().message().find("16000x16385"), std::string::npos) << ratio.status();
 }
 
 TEST(ImageCropCalculatorTest, CropSharesPixels) {
