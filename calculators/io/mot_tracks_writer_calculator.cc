@@ -36,7 +36,7 @@ class MotTracksWriterCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->Input<ImageFrame>("IMAGE").Doc("every frame: numbers the frames and gives the pixel size");
     cc->Input<std::vector<Detection>>("DETECTIONS").Doc("tracked detections (track_id ≥ 0)");
-    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Doc("MOT text file to write (string); unset: off");
+    cc->AddInputSidePacket("OUTPUT_PATH", TypeId::Any()).Optional().Doc("MOT text file to write (string); unset or absent: off");
     cc->SetDoc(
         "Writes tracks in MOT Challenge text format, one line per track and frame: "
         "frame,id,x,y,w,h,score,-1,-1,-1 with frames from 1 and boxes in pixels of the frame. "

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
 
 namespace edgepipe {
 
@@ -129,7 +130,17 @@ std::vector<Detection> MultiObjectTracker::Update(cv::Size frame_size, const cv:
   // Flow boxes are measured from the previous frame's boxes, before the prediction moves them.
   std::vector<std::optional<cv::Rect2f>> flow_boxes(tracks_.size());
   std::vector<cv::Mat> pyramid;
+  cv::Mat flow_grey;  // the frame at flow_scale: boxes are scaled into it, shifts back out
+  const float flow_scale = options_.flow_scale();
   if (options_.use_optical_flow() && !grey.empty()) {
+    if (flow_scale < 1) {
+      cv::resize(grey, flow_grey, cv::Size(), flow_scale, flow_scale, cv::INTER_AREA);
+    } else {
+      flow_grey = grey;
+    }
+  }
+  if (!flow_grey.empty()) {
+    const cv::Mat& grey = flow_grey;
     const cv::Size window(options_.flow_window(), options_.flow_window());
     cv::buildOpticalFlowPyramid(grey, pyramid, window, options_.flow_levels());
     if (!tracks_.empty() && previous_grey_.size() == grey.size()) {
@@ -139,7 +150,9 @@ std::vector<Detection> MultiObjectTracker::Update(cv::Size frame_size, const cv:
       const cv::Rect image_rect(0, 0, grey.cols, grey.rows);
       for (size_t t = 0; t < tracks_.size(); ++t) {
         first_corner[t] = corners.size();
-        const cv::Rect2f box = tracks_[t].Box();
+        const cv::Rect2f full_box = tracks_[t].Box();
+        const cv::Rect2f box(full_box.x * flow_scale, full_box.y * flow_scale, full_box.width * flow_scale,
+                             full_box.height * flow_scale);
         const float mx = options_.feature_margin() * box.width, my = options_.feature_margin() * box.height;
         const cv::Rect roi = cv::Rect(cv::Rect2f(box.x + mx, box.y + my, box.width - 2 * mx, box.height - 2 * my)) & image_rect;
         if (roi.width < 4 || roi.height < 4) continue;
@@ -177,7 +190,8 @@ std::vector<Detection> MultiObjectTracker::Update(cv::Size frame_size, const cv:
           }
           const float scale = ratios.empty() ? 1.0f : std::clamp(Median(ratios), 0.8f, 1.25f);
           const cv::Rect2f box = tracks_[t].Box();
-          const cv::Point2f centre(box.x + box.width / 2 + Median(dx), box.y + box.height / 2 + Median(dy));
+          const cv::Point2f centre(box.x + box.width / 2 + Median(dx) / flow_scale,
+                                   box.y + box.height / 2 + Median(dy) / flow_scale);
           const cv::Size2f size(box.width * scale, box.height * scale);
           flow_boxes[t] = cv::Rect2f(centre.x - size.width / 2, centre.y - size.height / 2, size.width, size.height);
         }
@@ -189,7 +203,7 @@ std::vector<Detection> MultiObjectTracker::Update(cv::Size frame_size, const cv:
     if (flow_boxes[t]) Correct(tracks_[t], *flow_boxes[t], options_.flow_noise());
   }
   previous_pyramid_ = std::move(pyramid);
-  previous_grey_ = grey;
+  previous_grey_ = flow_grey;
 
   // Objects that left the image end their tracks at once: no box lingers at the border.
   std::erase_if(tracks_, [&](const Track& track) {

@@ -75,9 +75,10 @@ class ObjectTrackerCalculator : public CalculatorBase {
       return InvalidArgumentError("ObjectTrackerCalculator: min_hits must be ≥ 1 and max_age, max_unmatched_shown ≥ 0");
     }
     if (options.flow_window() < 3 || options.flow_levels() < 0 || options.max_features() < 2 ||
-        !(options.feature_margin() >= 0 && options.feature_margin() < 0.5f)) {
+        !(options.feature_margin() >= 0 && options.feature_margin() < 0.5f) ||
+        !(options.flow_scale() > 0 && options.flow_scale() <= 1)) {
       return InvalidArgumentError(
-          "ObjectTrackerCalculator: flow_window ≥ 3, flow_levels ≥ 0, max_features ≥ 2 and feature_margin in [0, 0.5) expected");
+          "ObjectTrackerCalculator: flow_window ≥ 3, flow_levels ≥ 0, max_features ≥ 2, feature_margin in [0, 0.5) and flow_scale in (0, 1] expected");
     }
     tracker_ = std::make_unique<MultiObjectTracker>(options);
     use_flow_ = options.use_optical_flow();
