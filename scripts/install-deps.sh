@@ -17,7 +17,8 @@ APT_PACKAGES=(
   python3-matplotlib
 )
 # mediapipe: test-only peer (tests/python/test_mediapipe_zoo.py compares face_landmark_with_attention with its FaceMesh).
-PIP_PACKAGES=(numpy pytest pillow ai-edge-litert mediapipe==0.10.14)
+# motmetrics: its bundled TUD-Campus/TUD-Stadtmitte files and golden values check `edgepipe mot-eval` (tests/python/test_object_detection.py).
+PIP_PACKAGES=(numpy pytest pillow ai-edge-litert mediapipe==0.10.14 motmetrics)
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"

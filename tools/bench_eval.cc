@@ -81,7 +81,7 @@ Prediction ReadPrediction(const engine::Interpreter& interpreter, OutputKind kin
     const float* b = boxes + 4 * i;
     p.detections.push_back(
         {.xmin = b[1], .ymin = b[0], .width = b[3] - b[1], .height = b[2] - b[0], .score = scores[i],
-         .label_id = static_cast<int>(classes[i]), .keypoints = {}});
+         .label_id = static_cast<int>(classes[i]), .label = {}, .track_id = -1, .keypoints = {}});
   }
   return p;
 }

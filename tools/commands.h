@@ -32,5 +32,6 @@ void AddBenchCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app);
 void AddCatalogueCommands(CLI::App& app);
 void AddQuantizeCommand(CLI::App& app);
+void AddMotEvalCommand(CLI::App& app);
 
 }  // namespace edgepipe::tools

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   edgepipe::tools::AddBenchGraphCommand(app);
   edgepipe::tools::AddBenchCommand(app);
   edgepipe::tools::AddQuantizeCommand(app);
+  edgepipe::tools::AddMotEvalCommand(app);
   CLI11_PARSE(app, argc, argv);
   return edgepipe::tools::ExitCode();
 }

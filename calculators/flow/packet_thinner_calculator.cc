@@ -3,6 +3,8 @@
 //
 // Input   "" (any)
 // Output  "" (same type)
+// Side    FRAME_RATE (string or number, optional): packets per second to keep;
+//         overrides period_us with round(1e6 / rate) (a graph's detection_fps).
 // Options PacketThinnerCalculatorOptions: period_us, sync, start_time, end_time.
 //
 // Async (default): a packet is kept when at least period_us has passed since
@@ -15,9 +17,14 @@
 //     output_stream: "frames_thinned"
 //     options { [edgepipe.PacketThinnerCalculatorOptions.ext] { period_us: 500000 } }
 //   }
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "calculators/flow/packet_thinner_calculator.pb.h"
+#include "calculators/types/side_packet_values.h"
 #include "core/calculator.h"
 
 namespace edgepipe {
@@ -30,6 +37,7 @@ class PacketThinnerCalculator : public CalculatorBase {
     cc->UseOptions<Options>();
     cc->AddInput("", TypeId::Any()).Doc("packets");
     cc->AddOutput("", TypeId::Any()).SameTypeAs("").Doc("at most one packet per period, timestamps kept");
+    cc->AddInputSidePacket("FRAME_RATE", TypeId::Any()).Optional().Doc("packets per second to keep (string or number); overrides period_us");
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Keeps at most one packet per period_us and drops the others, keeping the kept packets' "
@@ -46,6 +54,7 @@ class PacketThinnerCalculator : public CalculatorBase {
 
   Status Open(CalculatorContext* cc) override {
     options_ = cc->Options<Options>();
+    EP_RETURN_IF_ERROR(ApplyFrameRateSidePacket(*cc));
     if (options_.period_us() <= 0) {
       return InvalidArgumentError("PacketThinnerCalculator period_us must be positive, got {}", options_.period_us());
     }
@@ -75,6 +84,28 @@ class PacketThinnerCalculator : public CalculatorBase {
   }
 
  private:
+  // FRAME_RATE, when set, replaces period_us.
+  Status ApplyFrameRateSidePacket(const CalculatorContext& cc) {
+    std::optional<double> rate;
+    if (cc.InputSidePackets().HasTag("FRAME_RATE") && !cc.InputSidePackets().Tag("FRAME_RATE").IsEmpty() &&
+        cc.InputSidePackets().Tag("FRAME_RATE").TryGet<double>() != nullptr) {
+      rate = *cc.InputSidePackets().Tag("FRAME_RATE").TryGet<double>();
+    } else {
+      EP_ASSIGN_OR_RETURN(std::optional<std::string> text, StringSidePacket(cc, "FRAME_RATE"));
+      if (!text) return OkStatus();
+      char* end = nullptr;
+      rate = std::strtod(text->c_str(), &end);
+      if (end != text->c_str() + text->size()) {
+        return InvalidArgumentError("PacketThinnerCalculator: FRAME_RATE must be a number, got '{}'", *text);
+      }
+    }
+    if (!(*rate > 0) || !std::isfinite(*rate)) {
+      return InvalidArgumentError("PacketThinnerCalculator: FRAME_RATE must be a positive number, got {}", *rate);
+    }
+    options_.set_period_us(std::max<int64_t>(1, std::llround(1e6 / *rate)));
+    return OkStatus();
+  }
+
   Options options_;
   std::optional<int64_t> last_kept_;
   std::optional<int64_t> last_cell_;

@@ -9,6 +9,7 @@
 // input back to the original frame.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,8 @@ struct Detection {
   float height = 0.0f;
   float score = 0.0f;  // in [0, 1] when the decoder applied a sigmoid
   int label_id = 0;    // class index in the model's output
+  std::string label;   // from the decoder's label map; empty without one
+  int track_id = -1;   // set by ObjectTrackerCalculator: stable per object; -1 = not tracked
   std::vector<NormalizedKeypoint> keypoints;  // model-specific order (face: eyes, nose, mouth, ears)
 
   float xmax() const { return xmin + width; }
@@ -41,6 +44,9 @@ inline void to_json(nlohmann::json& json, const Detection& detection) {
   json = nlohmann::json{{"xmin", detection.xmin},   {"ymin", detection.ymin},         {"width", detection.width},
                         {"height", detection.height}, {"score", detection.score}, {"label_id", detection.label_id},
                         {"keypoints", detection.keypoints}};
+  // Only when set, so that untracked, unlabelled detections keep their short form.
+  if (!detection.label.empty()) json["label"] = detection.label;
+  if (detection.track_id >= 0) json["track_id"] = detection.track_id;
 }
 
 }  // namespace edgepipe

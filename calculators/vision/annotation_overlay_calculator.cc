@@ -1,5 +1,6 @@
-// AnnotationOverlayCalculator: draws detections (boxes, keypoints, scores) on
-// a copy of the frame, for viewing or writing a video.
+// AnnotationOverlayCalculator: draws detections (boxes, keypoints, labels and
+// scores, track IDs and trails) on a copy of the frame, for viewing or writing
+// a video.
 //
 // Input   IMAGE (ImageFrame): the frame the detections are normalised to.
 //         DETECTIONS (std::vector<Detection>, optional): a frame without a
@@ -10,7 +11,12 @@
 //         vision_result_drawing.h (mask under everything, classes on top).
 // Output  IMAGE (ImageFrame): same size and format, annotated.
 // Options AnnotationOverlayCalculatorOptions: box_color, keypoint_color (RGB),
-//         thickness, keypoint_radius, draw_scores, mask_alpha, mask_color.
+//         thickness, keypoint_radius, draw_scores, trail_length, mask_alpha,
+//         mask_color.
+//
+// A detection with a label is captioned "label 0.87"; a tracked one
+// (track_id ≥ 0) "#7 label 0.87", drawn in its track's colour
+// (TrackColor), with a trail through its last trail_length centres.
 //
 // Colours are given as RGB and converted to the frame's channel order (BGR
 // frames straight from a decoder get the same colours as RGB ones). The input
@@ -24,6 +30,9 @@
 //   }
 #include <algorithm>
 #include <cmath>
+#include <deque>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -146,21 +155,31 @@ class AnnotationOverlayCalculator : public CalculatorBase {
           options_.keypoint_radius(), options_.thickness(), options_.min_landmark_score()};
       DrawLandmarks(canvas, *landmarks, style);
     }
+    UpdateTrails(*detections, width, height);
+    for (const auto& [track_id, trail] : trails_) {
+      const cv::Scalar color = RgbInFormat(TrackColor(track_id), image->format());
+      for (size_t i = 1; i < trail.size(); ++i) cv::line(canvas, trail[i - 1], trail[i], color, options_.thickness(), cv::LINE_AA);
+    }
     for (const Detection& detection : *detections) {
       const cv::Point top_left = ToPixel(detection.xmin, detection.ymin, width, height);
       const cv::Point bottom_right = ToPixel(detection.xmax(), detection.ymax(), width, height);
-      cv::rectangle(canvas, top_left, bottom_right, box_color, options_.thickness(), cv::LINE_AA);
+      const cv::Scalar color =
+          detection.track_id >= 0 ? RgbInFormat(TrackColor(detection.track_id), image->format()) : box_color;
+      cv::rectangle(canvas, top_left, bottom_right, color, options_.thickness(), cv::LINE_AA);
       if (options_.keypoint_radius() > 0) {
         for (const NormalizedKeypoint& keypoint : detection.keypoints) {
           cv::circle(canvas, ToPixel(keypoint.x, keypoint.y, width, height), options_.keypoint_radius(),
                      keypoint_color, cv::FILLED, cv::LINE_AA);
         }
       }
-      if (options_.draw_scores()) {
+      std::string caption = detection.track_id >= 0 ? fmt::format("#{} ", detection.track_id) : std::string();
+      if (!detection.label.empty()) caption += detection.label + " ";
+      if (options_.draw_scores()) caption += fmt::format("{:.2f}", detection.score);
+      if (!caption.empty() && caption.back() == ' ') caption.pop_back();
+      if (!caption.empty()) {
         // Above the box, or just inside it when the box touches the top edge.
         const cv::Point origin(top_left.x, top_left.y > 20 ? top_left.y - 6 : top_left.y + 18);
-        cv::putText(canvas, fmt::format("{:.2f}", detection.score), origin, cv::FONT_HERSHEY_SIMPLEX, font_scale,
-                    box_color, 1, cv::LINE_AA);
+        cv::putText(canvas, caption, origin, cv::FONT_HERSHEY_SIMPLEX, font_scale, color, 1, cv::LINE_AA);
       }
     }
     if (present("CLASSIFICATIONS")) {
@@ -173,7 +192,23 @@ class AnnotationOverlayCalculator : public CalculatorBase {
   }
 
  private:
+  // Appends each tracked detection's centre to its trail; trails of tracks absent from this frame end.
+  void UpdateTrails(const std::vector<Detection>& detections, int width, int height) {
+    std::map<int, std::deque<cv::Point>> updated;
+    if (options_.trail_length() > 0) {
+      for (const Detection& detection : detections) {
+        if (detection.track_id < 0) continue;
+        std::deque<cv::Point>& trail = updated[detection.track_id];
+        if (auto it = trails_.find(detection.track_id); it != trails_.end()) trail = std::move(it->second);
+        trail.push_back(ToPixel(detection.xmin + detection.width / 2, detection.ymin + detection.height / 2, width, height));
+        while (trail.size() > static_cast<size_t>(options_.trail_length())) trail.pop_front();
+      }
+    }
+    trails_ = std::move(updated);
+  }
+
   Options options_;
+  std::map<int, std::deque<cv::Point>> trails_;  // per track ID: past centres, oldest first
 };
 
 EDGEPIPE_REGISTER_CALCULATOR(AnnotationOverlayCalculator);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 
 #include <fmt/format.h>
@@ -18,6 +19,14 @@ cv::Scalar RgbInFormat(cv::Vec3b rgb, ImageFormat format) {
     case ImageFormat::kRGBA: return cv::Scalar(r, g, b, 255);
   }
   return cv::Scalar(r, g, b);
+}
+
+cv::Vec3b TrackColor(int track_id) {
+  // OpenCV's 8-bit hue runs 0..179; 0.618… of a turn per ID keeps neighbours apart.
+  const double turns = std::fmod(0.61803398875 * std::max(track_id, 0), 1.0);
+  cv::Mat hsv(1, 1, CV_8UC3, cv::Scalar(turns * 180.0, 220, 255)), rgb;
+  cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
+  return rgb.at<cv::Vec3b>(0, 0);
 }
 
 namespace {

@@ -21,6 +21,10 @@ cv::Scalar RgbInFormat(cv::Vec3b rgb, ImageFormat format);
 // The RGB colour of label `index` (0 → black: background).
 cv::Vec3b LabelColor(int index);
 
+// The RGB colour of track `track_id`: saturated, bright, and far apart for
+// consecutive IDs (hues stepped by the golden angle).
+cv::Vec3b TrackColor(int track_id);
+
 // Label masks: pixels of every label but 0 are blended with the label's
 // colour (weight `alpha`) and a legend of the labels present is drawn at the
 // top right. Probability masks: each pixel is blended with `probability_rgb`

@@ -48,7 +48,7 @@ constexpr char kHandRoi[] = R"(node {
 
 Detection Palm(NormalizedKeypoint wrist, NormalizedKeypoint finger) {
   // 40 × 40 px at (80, 40) on a 200 × 100 frame.
-  Detection palm{0.4f, 0.4f, 0.2f, 0.4f, 0.9f, 0, {}};
+  Detection palm{0.4f, 0.4f, 0.2f, 0.4f, 0.9f, 0, {}, -1, {}};
   palm.keypoints = {wrist, {0, 0}, finger};
   return palm;
 }

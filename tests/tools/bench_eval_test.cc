@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 Prediction Top(std::vector<size_t> top) { return {.top = std::move(top), .detections = {}}; }
 Prediction Boxes(std::vector<Detection> d) { return {.top = {}, .detections = std::move(d)}; }
 Detection Box(float x, float y, float w, float h, int label, float score = 0.9f) {
-  return {.xmin = x, .ymin = y, .width = w, .height = h, .score = score, .label_id = label, .keypoints = {}};
+  return {.xmin = x, .ymin = y, .width = w, .height = h, .score = score, .label_id = label, .label = {}, .track_id = -1, .keypoints = {}};
 }
 
 TEST(BenchEvalTest, TopKAccuracyCountsFirstAndAnyOfFive) {

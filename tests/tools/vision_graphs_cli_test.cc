@@ -6,7 +6,10 @@
 // x 0.63–0.70, y 0.35–0.42 by MediaPipe 0.10.14's legacy Hands).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -133,6 +136,72 @@ TEST(VisionGraphsCliTest, PalmDetectionFindsTheHandMediaPipeFinds) {
   EXPECT_LT(cx, 0.70);
   EXPECT_GT(cy, 0.35);
   EXPECT_LT(cy, 0.42);
+}
+
+TEST(VisionGraphsCliTest, ObjectDetectionFindsPeopleAndKites) {
+  const std::string image = MediaPath("kite_and_cold.jpg"), model = ModelPath("zoo/ssd_mobilenet_v1_coco_quant.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(image);
+  EDGEPIPE_REQUIRE_SHARED_FILE(model);
+  GraphRun run = RunGraph("graphs/object_detection.pbtxt", image, model, "kite.png");
+  ASSERT_EQ(run.cli.exit_code, 0) << run.cli.err;
+  ASSERT_EQ(run.lines.size(), 1u);
+  std::map<std::string, int> labels;
+  for (const auto& detection : run.lines[0]["detections"]) {
+    EXPECT_GE(detection["score"].get<double>(), 0.5);
+    ++labels[detection["label"].get<std::string>()];
+  }
+  EXPECT_GE(labels["person"], 1) << run.lines[0].dump();
+  EXPECT_GE(labels["kite"], 1) << run.lines[0].dump();
+  EXPECT_GT(std::filesystem::file_size(run.output), 0u);
+}
+
+// The real-video test of the tracker: 15 s of vtest.avi (10 fps, people
+// walking, crossing and leaving), the detector on 3 frames per second.
+TEST(VisionGraphsCliTest, ObjectDetectionTrackingOnVtestTracksOnEveryFrame) {
+  const std::string video = MediaPath("vtest.avi"), model = ModelPath("zoo/ssd_mobilenet_v1_coco_quant.tflite");
+  EDGEPIPE_REQUIRE_SHARED_FILE(video);
+  EDGEPIPE_REQUIRE_SHARED_FILE(model);
+  const std::filesystem::path tracks_path = PerTestDir("edgepipe_tracking") / "tracks.txt";
+  GraphRun run = RunGraph("graphs/object_detection_tracking.pbtxt", video, model, "tracking.avi",
+                          {"--max-frames", "150", "--side", "tracks_path=" + tracks_path.string()});
+  ASSERT_EQ(run.cli.exit_code, 0) << run.cli.err;
+  ASSERT_EQ(run.lines.size(), 150u) << "one line per frame";
+  int detector_frames = 0, frames_with_tracks = 0;
+  std::set<int> ids;
+  for (const auto& line : run.lines) {
+    if (line.contains("detections")) ++detector_frames;
+    ASSERT_TRUE(line.contains("tracks")) << line.dump();
+    if (!line["tracks"].empty()) ++frames_with_tracks;
+    for (const auto& track : line["tracks"]) {
+      EXPECT_EQ(track["label"], "person");
+      ids.insert(track["track_id"].get<int>());
+    }
+  }
+  // 3 per second of 15 s, on the thinner's grid; no frame dropped by the FlowLimiter on a file.
+  EXPECT_EQ(detector_frames, 45);
+  EXPECT_GE(frames_with_tracks, 140) << "people are in view throughout; boxes must not blink between detections";
+  // About a dozen people walk through these 15 s; an ID per fragment would be many more.
+  EXPECT_GE(ids.size(), 4u);
+  EXPECT_LE(ids.size(), 30u);
+  // MOT text: frames from 1, the same boxes in pixels of the 768×576 video.
+  std::istringstream mot(ReadFile(tracks_path));
+  int lines = 0, last_frame = 0;
+  for (std::string line; std::getline(mot, line); ++lines) {
+    int frame = 0, id = 0;
+    double x = 0, y = 0, w = 0, h = 0, score = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,%lf,%lf,%lf,%lf,%lf,-1,-1,-1", &frame, &id, &x, &y, &w, &h, &score), 7) << line;
+    EXPECT_GE(frame, 1);
+    EXPECT_LE(frame, 150);
+    EXPECT_GE(frame, last_frame);
+    last_frame = frame;
+    EXPECT_TRUE(ids.count(id)) << line;
+    EXPECT_GT(w, 5);
+    EXPECT_LT(x + w / 2, 768);
+    EXPECT_LT(y + h / 2, 576);
+  }
+  size_t json_boxes = 0;
+  for (const auto& line : run.lines) json_boxes += line["tracks"].size();
+  EXPECT_EQ(static_cast<size_t>(lines), json_boxes);
 }
 
 }  // namespace
