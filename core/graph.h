@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/graph_config.pb.h"
 #include "core/packet.h"
 #include "core/status.h"
@@ -127,6 +128,9 @@ class Graph {
   // One line per node that is waiting: which inputs it waits on, queue sizes.
   std::string DescribeWaits() const;
   void SetEventListener(std::function<void(const GraphEvent&)> listener);
+  // The time source of statistics, traces and stall detection (default SteadyClock());
+  // set before StartRun; the clock must outlive the graph.
+  void SetClock(const Clock* clock);
 
   const GraphConfig& config() const;
 

@@ -1,11 +1,16 @@
-// The graph's inner workings: validated node and stream tables, input queues,
-// readiness, scheduling on executors, back-pressure, deadlock detection.
-// Only core/graph.cc and core tests include this.
+// The graph's inner workings, one job per file:
+//   core/graph_validation.cc     config → node and stream tables (the fixed part of NodeState)
+//   core/input_stream_handler.cc readiness of a node, one function per handler
+//   core/scheduler.cc            tasks on executors: what a task does next, batches, resuming nodes
+//   core/node_execution.cc       Open / Process / Close calls and delivery of their outputs
+//   core/back_pressure.cc        full queues, throttled sources, deadlock detection
+//   core/output_poller.cc        observers and pollers of output streams
+//   core/graph.cc                the run's lifecycle and the public Graph facade
+// Only core/ files and core tests include this.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,99 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "core/calculator.h"
+#include "core/clock.h"
 #include "core/executor.h"
-#include "core/spin_lock.h"
 #include "core/graph.h"
+#include "core/input_stream_handler.h"
+#include "core/node_state.h"
 
 namespace edgepipe {
-
-struct InputQueue {
-  std::deque<Packet> packets;
-  // The lowest timestamp a packet not yet queued may have.
-  Timestamp bound = Timestamp::Unstarted();
-  Packet header;
-  int max_size = 100;
-  bool back_edge = false;
-  bool counted_full = false;  // this queue is part of the graph's full-queue count
-  int stream = -1;
-};
-
-struct OutputObserver {
-  std::function<Status(const Packet&)> callback;
-};
-
-struct OutputStreamPoller::State {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::deque<Packet> packets;
-  bool closed = false;
-  bool failed = false;
-};
-
-struct StreamDef {
-  std::string name;
-  int producer_node = -1;  // -1: a graph input stream
-  int producer_slot = -1;
-  bool graph_input = false;
-  TypeId type;
-  std::vector<std::pair<int, int>> consumers;  // (node, input slot)
-  std::vector<OutputObserver> observers;
-  std::vector<std::shared_ptr<OutputStreamPoller::State>> pollers;
-};
-
-struct GraphInputState {
-  Timestamp last = Timestamp::Unstarted();
-  bool closed = false;
-};
-
-struct NodeState {
-  // ---- Fixed at Initialize ----
-  int id = 0;
-  std::string name;
-  std::string calculator_name;
-  std::string where;  // "node "x" (Calculator, file:line)" for messages
-  const CalculatorRegistration* registration = nullptr;
-  std::unique_ptr<CalculatorContract> contract;
-  const google::protobuf::Message* options = nullptr;
-  PortLayout input_layout, output_layout, input_side_layout, output_side_layout;
-  std::vector<std::string> input_names, output_names, input_side_names, output_side_names;
-  std::vector<int> input_streams, output_streams;
-  std::vector<bool> input_back_edge;
-  std::vector<int> input_queue_limits;
-  int executor = 0;
-  InputHandlerKind handler = InputHandlerKind::kDefault;
-  std::optional<int64_t> offset;
-  bool process_bounds = false;
-  int max_in_flight = 1;
-  bool is_source = false;
-
-  // ---- Per run ----
-  mutable SpinLock mutex;  // guards the fields below; held only for queue work, never across calls
-  std::vector<InputQueue> inputs;
-  std::unique_ptr<CalculatorBase> calculator;
-  bool opened = false;
-  bool closed = false;        // Close called (or never to be called)
-  bool closing = false;       // a task is running Close
-  int tasks = 0;              // tasks scheduled or running
-  bool bounds_changed = false;  // an input bound rose without a packet (for process_bounds nodes)
-  Timestamp last_input_timestamp = Timestamp::Unstarted();
-  Timestamp last_offset_bound = Timestamp::Unstarted();
-  std::vector<Timestamp> output_bounds;  // per output slot; touched only by the emitting task
-  std::vector<char> output_closed;  // not vector<bool>: read on every emit
-  std::vector<std::unique_ptr<CalculatorContext>> free_contexts;
-  std::unique_ptr<CalculatorContext> open_context;  // for Open/Close and side packets
-  uint64_t next_sequence = 0;
-  uint64_t next_to_emit = 0;
-  std::map<uint64_t, std::unique_ptr<CalculatorContext>> finished;  // out-of-order results
-  bool emitting = false;
-
-  std::atomic<uint64_t> process_calls{0};
-  std::atomic<uint64_t> process_time_us{0};
-  std::atomic<uint64_t> packets_in{0};
-  std::atomic<uint64_t> packets_out{0};
-  size_t max_queue_seen = 0;
-};
 
 class GraphRuntime {
  public:
@@ -128,11 +47,18 @@ class GraphRuntime {
   std::vector<NodeStats> Stats() const;
   std::string DescribeWaits() const;
   void SetEventListener(std::function<void(const GraphEvent&)> listener) { listener_ = std::move(listener); }
+  void SetClock(const Clock* clock) { clock_ = clock; }
   const GraphConfig& config() const { return config_; }
 
  private:
-  struct Work;
-  struct Readiness;
+  // What one step of a node's task does.
+  struct Work {
+    WorkKind kind = WorkKind::kNone;
+    Timestamp timestamp;
+    std::unique_ptr<CalculatorContext> context;
+    uint64_t sequence = 0;
+    bool drained_last_full_queue = false;
+  };
 
   Status BuildNodes();
   Status ConnectStreams();
@@ -144,10 +70,11 @@ class GraphRuntime {
   void RunNode(int node_id);
   bool NextWork(NodeState& node, Work* work);
   void Execute(NodeState& node, Work& work);
-  Readiness Evaluate(const NodeState& node, int own_tasks) const;
   void ThrottleSource(NodeState& node);
   void ScheduleLocked(NodeState& node, bool* schedule);
   void ScheduleTask(NodeState& node);
+  // Schedules a task for the node if it is ready and has a free task slot.
+  void ResumeNode(NodeState& node);
   void TaskFinished();
   void EmitOutputs(NodeState& node, CalculatorContext& context, std::optional<Timestamp> offset_bound,
                    bool close_all);
@@ -156,6 +83,11 @@ class GraphRuntime {
   void OnQueueDrained();
   void NodeClosed(NodeState& node);
   void RecordError(const Status& status);
+  // Ends every poller's stream (`failed`: because the run failed).
+  void ClosePollers(bool failed);
+  void ResetPollers();
+  // With mutex_ held: waits while a queue is full (back-pressure on graph inputs).
+  Status WaitForRoomLocked(std::unique_lock<std::mutex>& lock, const std::string& name, Timestamp ts, AddMode mode);
   bool Stopping() const { return stopping_.load(std::memory_order_acquire); }
   Status CheckDeadlockLocked();
   void FinishAfterStop();
@@ -174,6 +106,7 @@ class GraphRuntime {
   std::vector<std::unique_ptr<ThreadPoolExecutor>> executors_;
   std::map<std::string, int> executor_ids_;
   std::function<void(const GraphEvent&)> listener_;
+  const Clock* clock_ = &SteadyClock();
 
   // ---- Run state ----
   mutable std::mutex mutex_;

@@ -1,0 +1,109 @@
+// The graph's tables: the fixed part of each node's state (made by validation,
+// core/graph_validation.cc), its per-run queues and counters, and streams.
+// Only core/ files and core tests include this.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/calculator.h"
+#include "core/graph.h"
+#include "core/spin_lock.h"
+
+namespace edgepipe {
+
+struct InputQueue {
+  std::deque<Packet> packets;
+  // The lowest timestamp a packet not yet queued may have.
+  Timestamp bound = Timestamp::Unstarted();
+  Packet header;
+  int max_size = 100;
+  bool back_edge = false;
+  bool counted_full = false;  // this queue is part of the graph's full-queue count
+  int stream = -1;
+};
+
+struct OutputObserver {
+  std::function<Status(const Packet&)> callback;
+};
+
+struct OutputStreamPoller::State {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Packet> packets;
+  bool closed = false;
+  bool failed = false;
+};
+
+struct StreamDef {
+  std::string name;
+  int producer_node = -1;  // -1: a graph input stream
+  int producer_slot = -1;
+  bool graph_input = false;
+  TypeId type;
+  std::vector<std::pair<int, int>> consumers;  // (node, input slot)
+  std::vector<OutputObserver> observers;
+  std::vector<std::shared_ptr<OutputStreamPoller::State>> pollers;
+};
+
+struct GraphInputState {
+  Timestamp last = Timestamp::Unstarted();
+  bool closed = false;
+};
+
+struct NodeState {
+  // ---- Fixed at Initialize ----
+  int id = 0;
+  std::string name;
+  std::string calculator_name;
+  std::string where;  // "node "x" (Calculator, file:line)" for messages
+  const CalculatorRegistration* registration = nullptr;
+  std::unique_ptr<CalculatorContract> contract;
+  const google::protobuf::Message* options = nullptr;
+  PortLayout input_layout, output_layout, input_side_layout, output_side_layout;
+  std::vector<std::string> input_names, output_names, input_side_names, output_side_names;
+  std::vector<int> input_streams, output_streams;
+  std::vector<bool> input_back_edge;
+  std::vector<int> input_queue_limits;
+  int executor = 0;
+  InputHandlerKind handler = InputHandlerKind::kDefault;
+  std::optional<int64_t> offset;
+  bool process_bounds = false;
+  int max_in_flight = 1;
+  bool is_source = false;
+
+  // ---- Per run ----
+  mutable SpinLock mutex;  // guards the fields below; held only for queue work, never across calls
+  std::vector<InputQueue> inputs;
+  std::unique_ptr<CalculatorBase> calculator;
+  bool opened = false;
+  bool closed = false;        // Close called (or never to be called)
+  bool closing = false;       // a task is running Close
+  int tasks = 0;              // tasks scheduled or running
+  bool bounds_changed = false;  // an input bound rose without a packet (for process_bounds nodes)
+  Timestamp last_input_timestamp = Timestamp::Unstarted();
+  Timestamp last_offset_bound = Timestamp::Unstarted();
+  std::vector<Timestamp> output_bounds;  // per output slot; touched only by the emitting task
+  std::vector<char> output_closed;  // not vector<bool>: read on every emit
+  std::vector<std::unique_ptr<CalculatorContext>> free_contexts;
+  std::unique_ptr<CalculatorContext> open_context;  // for Open/Close and side packets
+  uint64_t next_sequence = 0;
+  uint64_t next_to_emit = 0;
+  std::map<uint64_t, std::unique_ptr<CalculatorContext>> finished;  // out-of-order results
+  bool emitting = false;
+
+  std::atomic<uint64_t> process_calls{0};
+  std::atomic<uint64_t> process_time_us{0};
+  std::atomic<uint64_t> packets_in{0};
+  std::atomic<uint64_t> packets_out{0};
+  size_t max_queue_seen = 0;
+};
+
+}  // namespace edgepipe
