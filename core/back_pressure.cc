@@ -15,6 +15,7 @@ void GraphRuntime::ThrottleSource(NodeState& node) {
     std::lock_guard lock(mutex_);
     if (full_queues_.load(std::memory_order_acquire) > 0) {
       throttled_sources_.push_back(node.id);
+      if (tracer_) tracer_->Instant(fmt::format("throttled: source {} waits for a full queue to drain", node.name));
       return;
     }
   }

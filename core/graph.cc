@@ -33,6 +33,7 @@ void GraphRuntime::ResetRunState() {
   throttled_sources_.clear();
   std::fill(graph_input_states_.begin(), graph_input_states_.end(), GraphInputState{});
   ResetPollers();
+  for (size_t id = 0; id < streams_.size(); ++id) stream_packets_[id] = 0;
   for (auto& node : nodes_) {
     node->inputs.assign(node->input_layout.size(), InputQueue());
     for (int slot = 0; slot < node->input_layout.size(); ++slot) {
@@ -54,7 +55,9 @@ void GraphRuntime::ResetRunState() {
     node->finished.clear();
     node->emitting = false;
     node->process_calls = node->process_time_us = node->packets_in = node->packets_out = 0;
+    node->dropped = 0;
     node->max_queue_seen = 0;
+    node->process_times.Clear();
   }
 }
 
@@ -82,6 +85,12 @@ Status GraphRuntime::StartRun(const SidePackets& side_packets) {
   for (const auto& [stream_id, header] : graph_input_headers_) {
     for (auto [consumer, slot] : streams_[stream_id].consumers) nodes_[consumer]->inputs[slot].header = header;
   }
+  EP_RETURN_IF_ERROR(StartTrace());
+  timed_ = statistics_ || config_.enable_statistics() || listener_ != nullptr || tracer_ != nullptr;
+  run_end_ns_ = kNotYet;
+  run_start_ns_ = clock_->NowNs();
+  last_progress_ns_ = run_start_ns_.load();
+  watch_stalls_ = StallTimeoutMs() > 0;
   running_ = true;
   // Open in topological order, so headers and side packets flow downstream first.
   for (int id : open_order_) {
@@ -183,30 +192,16 @@ Status GraphRuntime::WaitUntilDone() {
     auto done = [&] {
       return (closed_nodes_ == static_cast<int>(nodes_.size()) || Stopping()) && active_tasks_.load() == 0;
     };
-    // Stall diagnostics: when nothing runs for a while and the graph is not done,
-    // say once who waits on what (EDGEPIPE_STALL_SECONDS, default 10; 0 = never).
-    const char* stall_env = std::getenv("EDGEPIPE_STALL_SECONDS");
-    const int stall_seconds = stall_env ? std::atoi(stall_env) : 10;
-    bool reported = false;
-    while (!done()) {
-      if (stall_seconds <= 0 || reported) {
-        changed_.wait(lock, done);
-        break;
-      }
-      if (!changed_.wait_for(lock, std::chrono::seconds(stall_seconds), done) && active_tasks_.load() == 0) {
-        lock.unlock();
-        fmt::print(stderr, "edgepipe: the graph has made no progress for {} s and is not done; waiting nodes:\n{}",
-                   stall_seconds, DescribeWaits());
-        lock.lock();
-        reported = true;
-      }
-    }
+    WaitForDoneLocked(lock, done);
   }
   if (Stopping()) FinishAfterStop();
   running_ = false;
+  run_end_ns_ = clock_->NowNs();
   ClosePollers(/*failed=*/false);
+  Status trace = FinishTrace();
   std::lock_guard lock(mutex_);
   if (!error_.ok()) return error_;
+  if (!trace.ok()) return trace;
   if (cancelled_) return CancelledError("the graph run was cancelled");
   return OkStatus();
 }
@@ -248,41 +243,6 @@ Result<Packet> GraphRuntime::GetOutputSidePacket(const std::string& name) const 
   return it->second;
 }
 
-std::vector<NodeStats> GraphRuntime::Stats() const {
-  std::vector<NodeStats> stats;
-  for (const auto& node : nodes_) {
-    NodeStats one;
-    one.node = node->name;
-    one.calculator = node->calculator_name;
-    one.process_calls = node->process_calls.load();
-    one.process_time_us = node->process_time_us.load();
-    one.packets_in = node->packets_in.load();
-    one.packets_out = node->packets_out.load();
-    {
-      std::lock_guard lock(node->mutex);
-      one.max_queue_seen = node->max_queue_seen;
-    }
-    stats.push_back(one);
-  }
-  return stats;
-}
-
-std::string GraphRuntime::DescribeWaits() const {
-  std::string out;
-  for (const auto& node : nodes_) {
-    std::lock_guard lock(node->mutex);
-    if (node->closed || node->is_source) continue;
-    std::string line;
-    for (size_t slot = 0; slot < node->inputs.size(); ++slot) {
-      const InputQueue& queue = node->inputs[slot];
-      line += fmt::format("{}\"{}\": {} queued (max {}), bound {}", line.empty() ? "" : "; ", node->input_names[slot],
-                          queue.packets.size(), queue.max_size, queue.bound.DebugString());
-    }
-    out += fmt::format("{} [{} task(s)]: {}\n", node->where, node->tasks, line);
-  }
-  return out;
-}
-
 // ---- Graph (public facade) -------------------------------------------------------
 
 Graph::Graph() : runtime_(std::make_unique<GraphRuntime>()) {}
@@ -315,6 +275,11 @@ Status Graph::Run(const SidePackets& side_packets) {
 bool Graph::HasError() const { return runtime_->HasError(); }
 Result<Packet> Graph::GetOutputSidePacket(const std::string& name) const { return runtime_->GetOutputSidePacket(name); }
 std::vector<NodeStats> Graph::Stats() const { return runtime_->Stats(); }
+std::vector<StreamStats> Graph::StreamStatistics() const { return runtime_->StreamStatistics(); }
+double Graph::RunSeconds() const { return runtime_->RunSeconds(); }
+void Graph::EnableStatistics(bool enable) { runtime_->EnableStatistics(enable); }
+void Graph::EnableTrace(TraceOptions options) { runtime_->EnableTrace(std::move(options)); }
+void Graph::SetStallTimeout(std::chrono::milliseconds timeout) { runtime_->SetStallTimeout(timeout); }
 std::string Graph::DescribeWaits() const { return runtime_->DescribeWaits(); }
 void Graph::SetEventListener(std::function<void(const GraphEvent&)> listener) {
   runtime_->SetEventListener(std::move(listener));

@@ -23,6 +23,7 @@
 #include "core/graph.h"
 #include "core/input_stream_handler.h"
 #include "core/node_state.h"
+#include "core/trace_writer.h"
 
 namespace edgepipe {
 
@@ -45,6 +46,11 @@ class GraphRuntime {
   bool HasError() const;
   Result<Packet> GetOutputSidePacket(const std::string& name) const;
   std::vector<NodeStats> Stats() const;
+  std::vector<StreamStats> StreamStatistics() const;
+  double RunSeconds() const;
+  void EnableStatistics(bool enable) { statistics_ = enable; }
+  void EnableTrace(TraceOptions options) { trace_options_ = std::move(options); }
+  void SetStallTimeout(std::chrono::milliseconds timeout) { stall_timeout_ = timeout; }
   std::string DescribeWaits() const;
   void SetEventListener(std::function<void(const GraphEvent&)> listener) { listener_ = std::move(listener); }
   void SetClock(const Clock* clock) { clock_ = clock; }
@@ -93,6 +99,18 @@ class GraphRuntime {
   void FinishAfterStop();
   std::unique_ptr<CalculatorContext> MakeContext(NodeState& node);
 
+  // Tracing (core/graph_tracing.cc); the hooks run only while tracer_ is set.
+  Status StartTrace();
+  Status FinishTrace();
+  void TraceCall(NodeState& node, TraceWriter::Call call, int64_t start_ns, int64_t end_ns,
+                 const CalculatorContext& context);
+  void TraceQueueDepth(const NodeState& node, int slot, size_t depth);
+
+  // Stall diagnostics (core/stall_diagnostics.cc). With mutex_ held: waits until `done`,
+  // reporting (and with a stall timeout, failing the run) when no progress is made.
+  int64_t StallTimeoutMs() const;
+  void WaitForDoneLocked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done);
+
   GraphConfig config_;
   bool initialized_ = false;
   std::vector<std::unique_ptr<NodeState>> nodes_;
@@ -107,11 +125,22 @@ class GraphRuntime {
   std::map<std::string, int> executor_ids_;
   std::function<void(const GraphEvent&)> listener_;
   const Clock* clock_ = &SteadyClock();
+  bool statistics_ = false;
+  TraceOptions trace_options_;
+  std::unique_ptr<TraceWriter> tracer_;  // this run's trace, if any
+  std::optional<std::chrono::milliseconds> stall_timeout_;
+  bool watch_stalls_ = false;  // this run fails on a stall: progress is stamped
+  std::atomic<int64_t> last_progress_ns_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> stream_packets_;  // by stream id; one writer per stream
 
   // ---- Run state ----
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool running_ = false;
+  bool timed_ = false;  // Process calls are timed this run
+  static constexpr int64_t kNotYet = INT64_MIN;
+  std::atomic<int64_t> run_start_ns_{kNotYet};
+  std::atomic<int64_t> run_end_ns_{kNotYet};
   bool finished_ = false;
   std::atomic<bool> stopping_{false};
   Status error_;

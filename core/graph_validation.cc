@@ -64,6 +64,7 @@ Status GraphRuntime::Initialize(const GraphConfig& input_config) {
   EP_RETURN_IF_ERROR(OrderNodes());
   EP_RETURN_IF_ERROR(CheckTypes());
   graph_input_states_.resize(streams_.size());
+  stream_packets_ = std::make_unique<std::atomic<uint64_t>[]>(streams_.size());
   initialized_ = true;
   return OkStatus();
 }

@@ -47,8 +47,10 @@ Status GraphRuntime::OpenNode(NodeState& node) {
   }
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = true;
   context.input_timestamp_ = Timestamp::Unstarted();
-  if (listener_) listener_({GraphEvent::Kind::kOpen, node.id, Timestamp::Unstarted(), clock_->NowNs()});
+  const int64_t open_start = listener_ || tracer_ ? clock_->NowNs() : 0;
+  if (listener_) listener_({GraphEvent::Kind::kOpen, node.id, Timestamp::Unstarted(), open_start});
   Status status = CallCalculator([&] { return calculator->Open(&context); });
+  if (tracer_) TraceCall(node, TraceWriter::Call::kOpen, open_start, clock_->NowNs(), context);
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = false;
   node.calculator = std::move(calculator);
   node.opened = true;
@@ -84,9 +86,15 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
       handle.next_bound_ = node.output_bounds[slot];
       handle.closed_ = node.output_closed[slot];
     }
-    if (listener_) listener_({GraphEvent::Kind::kClose, node.id, Timestamp::Done(), clock_->NowNs()});
+    const int64_t close_start = listener_ || tracer_ ? clock_->NowNs() : 0;
+    if (listener_) listener_({GraphEvent::Kind::kClose, node.id, Timestamp::Done(), close_start});
     Status status = CallCalculator([&] { return node.calculator->Close(&context); });
     if (!status.ok()) RecordError(status.WithContext(node.where + " Close"));
+    if (tracer_) TraceCall(node, TraceWriter::Call::kClose, close_start, clock_->NowNs(), context);
+    if (context.dropped_ != 0) {
+      node.dropped.fetch_add(static_cast<uint64_t>(context.dropped_), std::memory_order_relaxed);
+      context.dropped_ = 0;
+    }
     EmitOutputs(node, context, std::nullopt, true);
     NodeClosed(node);
     return;
@@ -127,7 +135,7 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
     }
   }
   // Clock reads cost about as much as a hop: only when someone looks at the times.
-  const bool timed = listener_ || config_.enable_statistics();
+  const bool timed = timed_;
   const int64_t start = timed ? clock_->NowNs() : 0;
   if (listener_) listener_({GraphEvent::Kind::kProcessStart, node.id, work.timestamp, start});
   Status status = CallCalculator([&] { return node.calculator->Process(&context); });
@@ -135,6 +143,12 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
     const int64_t end = clock_->NowNs();
     if (listener_) listener_({GraphEvent::Kind::kProcessEnd, node.id, work.timestamp, end});
     node.process_time_us.fetch_add(static_cast<uint64_t>((end - start) / 1000), std::memory_order_relaxed);
+    node.process_times.Add(end - start);
+    if (tracer_) TraceCall(node, TraceWriter::Call::kProcess, start, end, context);
+  }
+  if (context.dropped_ != 0) {
+    node.dropped.fetch_add(static_cast<uint64_t>(context.dropped_), std::memory_order_relaxed);
+    context.dropped_ = 0;
   }
   node.process_calls.fetch_add(1, std::memory_order_relaxed);
 
@@ -232,6 +246,11 @@ void GraphRuntime::EmitOutputs(NodeState& node, CalculatorContext& context, std:
 
 void GraphRuntime::Deliver(int stream_id, std::vector<Packet>& packets, Timestamp bound, bool closed) {
   StreamDef& stream = streams_[stream_id];
+  if (!packets.empty()) {
+    // One writer per stream (its producer's emitting task, or the graph input's caller): no atomic add.
+    std::atomic<uint64_t>& count = stream_packets_[stream_id];
+    count.store(count.load(std::memory_order_relaxed) + packets.size(), std::memory_order_relaxed);
+  }
   // The last queue (with no observer or poller after it) may take the packets instead of copies.
   const bool move_to_last = stream.observers.empty() && stream.pollers.empty();
   const size_t consumer_count = stream.consumers.size();
@@ -249,11 +268,13 @@ void GraphRuntime::Deliver(int stream_id, std::vector<Packet>& packets, Timestam
       } else {
         for (const Packet& packet : packets) queue.packets.push_back(packet);
       }
+      if (!packets.empty()) queue.last_seen = queue.packets.back().timestamp();
       const Timestamp new_bound = closed ? Timestamp::Done() : std::max(bound, queue.bound);
       if (new_bound > queue.bound && packets.empty() && consumer.process_bounds) consumer.bounds_changed = true;
       queue.bound = new_bound;
       const size_t size = queue.packets.size();
       if (size > consumer.max_queue_seen) consumer.max_queue_seen = size;
+      if (tracer_ && !packets.empty()) TraceQueueDepth(consumer, slot, size);
       if (!queue.back_edge && !queue.counted_full && static_cast<int>(size) >= queue.max_size) {
         queue.counted_full = true;
         full_queues_.fetch_add(1, std::memory_order_acq_rel);

@@ -24,6 +24,7 @@ struct InputQueue {
   // The lowest timestamp a packet not yet queued may have.
   Timestamp bound = Timestamp::Unstarted();
   Packet header;
+  Timestamp last_seen = Timestamp::Unstarted();  // of the last packet queued (diagnostics)
   int max_size = 100;
   bool back_edge = false;
   bool counted_full = false;  // this queue is part of the graph's full-queue count
@@ -56,6 +57,20 @@ struct StreamDef {
 struct GraphInputState {
   Timestamp last = Timestamp::Unstarted();
   bool closed = false;
+};
+
+// Process call durations of one node: the most recent ones (for percentiles) and the run's maximum.
+struct ProcessTimes {
+  static constexpr size_t kRecent = 4096;
+  mutable SpinLock mutex;
+  std::vector<int64_t> recent_ns;  // ring of up to kRecent samples
+  size_t next = 0;
+  int64_t max_ns = 0;
+
+  void Add(int64_t ns);
+  void Clear();
+  // Percentiles (0..100) of the recent samples and the maximum, in µs.
+  void Summarize(double* p50_us, double* p90_us, double* p99_us, double* max_us) const;
 };
 
 struct NodeState {
@@ -103,7 +118,11 @@ struct NodeState {
   std::atomic<uint64_t> process_time_us{0};
   std::atomic<uint64_t> packets_in{0};
   std::atomic<uint64_t> packets_out{0};
+  std::atomic<uint64_t> dropped{0};
   size_t max_queue_seen = 0;
+  ProcessTimes process_times;  // only when the run is timed
+  int trace_name = -1;                 // names in this run's trace
+  std::vector<int> trace_queue_names;  // per input slot
 };
 
 }  // namespace edgepipe

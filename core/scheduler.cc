@@ -38,6 +38,7 @@ void GraphRuntime::ResumeNode(NodeState& node) {
 }
 
 void GraphRuntime::TaskFinished() {
+  if (watch_stalls_) last_progress_ns_.store(clock_->NowNs(), std::memory_order_relaxed);
   if (active_tasks_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard lock(mutex_);
     Status deadlock = CheckDeadlockLocked();
@@ -102,6 +103,7 @@ bool GraphRuntime::NextWork(NodeState& node, Work* work) {
             queue.packets.front().timestamp() == work->timestamp) {
           target = std::move(queue.packets.front());
           queue.packets.pop_front();
+          if (tracer_) TraceQueueDepth(node, slot, queue.packets.size());
           if (queue.counted_full && static_cast<int>(queue.packets.size()) < queue.max_size) {
             queue.counted_full = false;
             if (full_queues_.fetch_sub(1, std::memory_order_acq_rel) == 1) work->drained_last_full_queue = true;

@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base
+  graphviz
 )
 # mediapipe: test-only peer (tests/python/test_mediapipe_zoo.py compares face_landmark_with_attention with its FaceMesh).
 PIP_PACKAGES=(numpy pytest pillow ai-edge-litert mediapipe==0.10.14)
