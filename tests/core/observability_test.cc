@@ -34,7 +34,9 @@ EDGEPIPE_REGISTER_CALCULATOR(ClockSleepCalculator);
 
 namespace {
 
+// One thread: the sleeper's clock advances never fall inside pass's Process calls.
 constexpr char kSleepGraph[] = R"pb(
+  executor { num_threads: 1 }
   input_stream: "in"
   output_stream: "out"
   node { calculator: "ClockSleepCalculator" name: "sleeper" input_stream: "in" output_stream: "slept" }
