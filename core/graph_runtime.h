@@ -5,6 +5,9 @@
 //   core/node_execution.cc       Open / Process / Close calls and delivery of their outputs
 //   core/back_pressure.cc        full queues, throttled sources, deadlock detection
 //   core/output_poller.cc        observers and pollers of output streams
+//   core/graph_statistics.cc     per node / per stream statistics
+//   core/graph_tracing.cc        the run's trace events (core/trace_writer.h writes them)
+//   core/stall_diagnostics.cc    who waits for what when nothing moves
 //   core/graph.cc                the run's lifecycle and the public Graph facade
 // Only core/ files and core tests include this.
 #pragma once

@@ -200,6 +200,7 @@ Status GraphRuntime::BuildNodes() {
       return InvalidArgumentError("{}: max_queue_size must be at least 1, not {}", node->where, queue_limit);
     }
     node->input_queue_limits.assign(node->input_layout.size(), queue_limit);
+    node->queue_limit_set = config.has_max_queue_size() || config_.has_max_queue_size();
     nodes_.push_back(std::move(node));
   }
   return OkStatus();
@@ -253,6 +254,17 @@ Status GraphRuntime::ConnectStreams() {
       }
       node->input_streams.push_back(it->second);
       streams_[it->second].consumers.emplace_back(node->id, slot);
+      const StreamDef& stream = streams_[it->second];
+      if (!node->queue_limit_set && stream.producer_node >= 0) {
+        // Large packets (video frames): the producer's port caps the queue.
+        const NodeState& producer = *nodes_[stream.producer_node];
+        const std::string& tag = producer.output_layout.tag(stream.producer_slot);
+        for (const PortSpec& port : producer.contract->outputs()) {
+          if (port.tag == tag && port.queue_limit) {
+            node->input_queue_limits[slot] = std::min(node->input_queue_limits[slot], *port.queue_limit);
+          }
+        }
+      }
     }
   }
   for (const std::string& output : config_.output_stream()) {

@@ -87,6 +87,7 @@ struct NodeState {
   std::vector<int> input_streams, output_streams;
   std::vector<bool> input_back_edge;
   std::vector<int> input_queue_limits;
+  bool queue_limit_set = false;  // max_queue_size given on the node or the graph
   int executor = 0;
   InputHandlerKind handler = InputHandlerKind::kDefault;
   std::optional<int64_t> offset;

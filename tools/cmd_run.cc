@@ -36,6 +36,7 @@
 #include "core/graph.h"
 #include "core/stream_name.h"
 #include "tools/commands.h"
+#include "tools/run_observability.h"
 
 namespace edgepipe::tools {
 
@@ -49,7 +50,7 @@ struct RunFlags {
   std::vector<std::string> sides;
   int64_t max_frames = 0;
   bool quiet = false;
-  bool stats = false;
+  ObservabilityFlags observe;  // --stats, --trace, --stall-timeout (tools/run_observability.cc)
 };
 
 // Names of every side packet some node reads, after subgraph expansion.
@@ -206,6 +207,7 @@ Status RunGraph(const RunFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<ProgressPrinter> progress;
   if (!flags.quiet && isatty(STDERR_FILENO)) progress = std::make_unique<ProgressPrinter>(frames.get(), ExpectedFrames(flags));
+  ApplyObservability(flags.observe, graph);
   Status status = graph.StartRun(side_packets);
   if (status.ok()) status = graph.WaitUntilDone();
   if (progress) progress->Stop();
@@ -223,15 +225,7 @@ Status RunGraph(const RunFlags& flags) {
   for (const auto& [name, count] : output_counts) summary += fmt::format("; {}: {} packets", name, count->load());
   if (!flags.output.empty()) summary += fmt::format("; wrote {}", flags.output);
   std::fprintf(stderr, "%s\n", summary.c_str());
-  if (flags.stats) {
-    std::fprintf(stderr, "%-32s %-34s %10s %10s %12s %8s\n", "node", "calculator", "calls", "packets_out", "mean_us", "max_q");
-    for (const NodeStats& stat : final_stats) {
-      const double mean = stat.process_calls ? static_cast<double>(stat.process_time_us) / stat.process_calls : 0.0;
-      std::fprintf(stderr, "%-32s %-34s %10llu %10llu %12.1f %8zu\n", stat.node.c_str(), stat.calculator.c_str(),
-                   static_cast<unsigned long long>(stat.process_calls), static_cast<unsigned long long>(stat.packets_out),
-                   mean, stat.max_queue_seen);
-    }
-  }
+  if (flags.observe.stats) PrintStatistics(graph);
   return OkStatus();
 }
 
@@ -250,7 +244,7 @@ void AddRunCommand(CLI::App& app) {
   run->add_option("--max-frames", flags->max_frames, "Stop sources after N frames → side packet max_frames")
       ->check(CLI::PositiveNumber);
   run->add_flag("--quiet,-q", flags->quiet, "No progress line");
-  run->add_flag("--stats", flags->stats, "Print per-node statistics at the end");
+  AddObservabilityOptions(run, &flags->observe);
   run->callback([flags] {
     Status status = RunGraph(*flags);
     if (!status.ok()) {

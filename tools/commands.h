@@ -15,5 +15,6 @@ void AddBenchGraphCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app);
 void AddCatalogueCommands(CLI::App& app);
+void AddVizCommand(CLI::App& app);
 
 }  // namespace edgepipe::tools

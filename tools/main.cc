@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   edgepipe::tools::AddInferCommand(app);
   edgepipe::tools::AddBenchGraphCommand(app);
   edgepipe::tools::AddBenchCommand(app);
+  edgepipe::tools::AddVizCommand(app);
   CLI11_PARSE(app, argc, argv);
   return edgepipe::tools::ExitCode();
 }
