@@ -1,6 +1,6 @@
 // The graph's inner workings, one job per file:
 //   core/graph_validation.cc     config → node and stream tables (the fixed part of NodeState)
-//   core/input_stream_handler.cc readiness of a node, one function per handler
+//   core/input_stream_handler.h  readiness of a node, one function per handler
 //   core/scheduler.cc            tasks on executors: what a task does next, batches, resuming nodes
 //   core/node_execution.cc       Open / Process / Close calls and delivery of their outputs
 //   core/back_pressure.cc        full queues, throttled sources, deadlock detection
@@ -155,5 +155,15 @@ class GraphRuntime {
   std::vector<int> throttled_sources_;
   std::map<std::string, Packet> side_packets_;
 };
+
+// Inline: called on every packet delivery (core/node_execution.cc) and by the scheduler.
+inline void GraphRuntime::ScheduleLocked(NodeState& node, bool* schedule) {
+  *schedule = false;
+  if (Stopping() || node.tasks >= node.max_in_flight) return;
+  if (node.is_source && node.tasks > 0) return;
+  if (EvaluateInputs(node, 0).kind == WorkKind::kNone) return;
+  ++node.tasks;
+  *schedule = true;
+}
 
 }  // namespace edgepipe

@@ -13,15 +13,6 @@ namespace {
 constexpr int kTaskBatch = 64;  // input sets one task handles before yielding its thread
 }  // namespace
 
-void GraphRuntime::ScheduleLocked(NodeState& node, bool* schedule) {
-  *schedule = false;
-  if (Stopping() || node.tasks >= node.max_in_flight) return;
-  if (node.is_source && node.tasks > 0) return;
-  if (EvaluateInputs(node, 0).kind == WorkKind::kNone) return;
-  ++node.tasks;
-  *schedule = true;
-}
-
 void GraphRuntime::ScheduleTask(NodeState& node) {
   active_tasks_.fetch_add(1, std::memory_order_acq_rel);
   const int id = node.id;

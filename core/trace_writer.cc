@@ -10,9 +10,11 @@
 namespace edgepipe {
 
 namespace {
-// Each thread's track number in one trace; a new writer renumbers.
+// Each thread's track number in one trace; a new writer (serial) renumbers. A serial,
+// not the writer's address: a later writer may be allocated where an earlier one was.
+std::atomic<uint64_t> next_writer_serial{1};
 struct ThreadSlot {
-  const void* writer = nullptr;
+  uint64_t writer = 0;
   int tid = 0;
 };
 thread_local ThreadSlot thread_slot;
@@ -36,7 +38,11 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::Open(const TraceOptions& optio
 }
 
 TraceWriter::TraceWriter(TraceOptions options, const Clock* clock, std::FILE* file)
-    : options_(std::move(options)), clock_(clock), origin_ns_(clock->NowNs()), file_(file) {
+    : options_(std::move(options)),
+      clock_(clock),
+      origin_ns_(clock->NowNs()),
+      serial_(next_writer_serial.fetch_add(1)),
+      file_(file) {
   ring_.resize(options_.buffer_events);
   flusher_ = std::thread([this] { FlushLoop(); });
 }
@@ -51,8 +57,8 @@ int TraceWriter::AddName(std::string name) {
 
 // Called with mutex_ held.
 int TraceWriter::ThreadId() {
-  if (thread_slot.writer == this) return thread_slot.tid;
-  thread_slot.writer = this;
+  if (thread_slot.writer == serial_) return thread_slot.tid;
+  thread_slot.writer = serial_;
   thread_slot.tid = next_tid_++;
   char name[32] = {};
   if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0 || name[0] == '\0') {
@@ -90,28 +96,15 @@ void TraceWriter::Span(int name, Call call, int64_t start_ns, int64_t end_ns, in
 }
 
 void TraceWriter::FlowOut(uint64_t id, int64_t ns) {
-  Event event;
-  event.phase = 's';
-  event.id = id;
-  event.ns = ns;
-  Record(std::move(event));
+  Record(Event{'s', Call::kProcess, 0, -1, ns, 0, 0, id, false, {}});
 }
 
 void TraceWriter::FlowIn(uint64_t id, int64_t ns) {
-  Event event;
-  event.phase = 'f';
-  event.id = id;
-  event.ns = ns;
-  Record(std::move(event));
+  Record(Event{'f', Call::kProcess, 0, -1, ns, 0, 0, id, false, {}});
 }
 
 void TraceWriter::Counter(int name, int64_t value) {
-  Event event;
-  event.phase = 'C';
-  event.name = name;
-  event.ns = clock_->NowNs();
-  event.value = value;
-  Record(std::move(event));
+  Record(Event{'C', Call::kProcess, 0, name, clock_->NowNs(), 0, value, 0, false, {}});
 }
 
 void TraceWriter::Instant(std::string text, bool global) {

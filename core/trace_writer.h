@@ -73,6 +73,7 @@ class TraceWriter {
   const TraceOptions options_;
   const Clock* clock_;
   const int64_t origin_ns_;
+  const uint64_t serial_;
   std::FILE* file_;
 
   std::mutex mutex_;  // guards the ring, names, thread names
