@@ -22,7 +22,7 @@ peak() { grep "Maximum resident" "$1" | awk '{printf "%.1f", $NF / 1024}'; }
 fps=$(grep -o '([0-9.]* fps)' "$OUT/edgepipe.txt" | tr -d '(fps )')
 echo "edgepipe:  peak RSS $(peak "$OUT/edgepipe.txt") MiB, ${fps} frames/s"
 
-/usr/bin/time -v python3 - "$VIDEO" 2>"$OUT/mediapipe.txt" <<'PY'
+mp_fps=$(/usr/bin/time -v python3 - "$VIDEO" 2>"$OUT/mediapipe.txt" <<'PY'
 import sys, time
 import cv2
 import mediapipe as mp
@@ -38,4 +38,5 @@ with mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_
         frames += 1
 print(f"{frames / (time.perf_counter() - start):.1f}")
 PY
-echo "mediapipe: peak RSS $(peak "$OUT/mediapipe.txt") MiB, $(grep -E '^[0-9.]+$' "$OUT/mediapipe.txt" | tail -1) frames/s"
+)
+echo "mediapipe: peak RSS $(peak "$OUT/mediapipe.txt") MiB, ${mp_fps} frames/s"
