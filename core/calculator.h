@@ -191,6 +191,8 @@ class CalculatorContext {
   Timestamp InputTimestamp() const { return input_timestamp_; }
   const std::string& NodeName() const { return *node_name_; }
   const std::string& CalculatorName() const { return *calculator_name_; }
+  // Flow control: counts packets this call dropped (statistics, trace instant events).
+  void CountDropped(int64_t count = 1) { dropped_ += count; }
 
  private:
   friend class GraphRuntime;
@@ -212,6 +214,7 @@ class CalculatorContext {
   Timestamp input_timestamp_ = Timestamp::Unstarted();
   const std::string* node_name_ = nullptr;
   const std::string* calculator_name_ = nullptr;
+  int64_t dropped_ = 0;
 };
 
 class CalculatorBase {

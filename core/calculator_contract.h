@@ -28,11 +28,16 @@ struct PortSpec {
   // For outputs: the type is that of the input with this tag (e.g. pass-through).
   std::optional<std::string> same_type_as_input;
   std::string doc;
+  // For outputs of large packets (full video frames): the queues of this stream's
+  // consumers hold at most this many packets unless the node or the graph sets
+  // max_queue_size, so that a fast source keeps only a few frames in memory.
+  std::optional<int> queue_limit;
 
   PortSpec& Optional() { optional = true; return *this; }
   PortSpec& Repeated() { repeated = true; return *this; }
   PortSpec& SameTypeAs(std::string input_tag) { same_type_as_input = std::move(input_tag); return *this; }
   PortSpec& Doc(std::string text) { doc = std::move(text); return *this; }
+  PortSpec& QueueLimit(int packets) { queue_limit = packets; return *this; }
 };
 
 enum class InputHandlerKind {

@@ -21,9 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/graph_config.pb.h"
 #include "core/packet.h"
 #include "core/status.h"
+#include "core/trace_writer.h"
 
 namespace edgepipe {
 
@@ -70,15 +72,25 @@ enum class AddMode {
   kFailIfFull,   // return UNAVAILABLE at once when the queue is full
 };
 
-// Per-node counters for `edgepipe run --stats` and tests.
+// Per-node counters for `edgepipe run --stats` and tests; readable while the graph runs.
 struct NodeStats {
   std::string node;
   std::string calculator;
   uint64_t process_calls = 0;
-  uint64_t process_time_us = 0;
+  uint64_t process_time_us = 0;  // sum
   uint64_t packets_in = 0;
   uint64_t packets_out = 0;
+  uint64_t dropped = 0;  // packets the calculator dropped (flow control, CalculatorContext::CountDropped)
   size_t max_queue_seen = 0;
+  // Process time: percentiles over the last 4096 calls, maximum over the run. Measured only
+  // when the run is timed (enable_statistics, EnableStatistics(), a trace or an event listener).
+  double p50_us = 0, p90_us = 0, p99_us = 0, max_us = 0;
+};
+
+struct StreamStats {
+  std::string stream;
+  uint64_t packets = 0;
+  double packets_per_second = 0;  // over the run so far
 };
 
 // Observes scheduling events (trace files, stall diagnostics).
@@ -124,9 +136,23 @@ class Graph {
   bool HasError() const;
   Result<Packet> GetOutputSidePacket(const std::string& name) const;
   std::vector<NodeStats> Stats() const;
+  std::vector<StreamStats> StreamStatistics() const;
+  // Seconds since StartRun (until WaitUntilDone returned), on the graph's clock.
+  double RunSeconds() const;
+  // Times every Process call (as enable_statistics in the config); set before StartRun.
+  void EnableStatistics(bool enable);
+  // Writes a Chrome trace-event JSON file of each run (as `trace` in the config); set before StartRun.
+  void EnableTrace(TraceOptions options);
+  // When no node runs for `timeout` (on the graph's clock) and the graph is not done, the run
+  // fails with a diagnostic naming what each waiting node waits for (also on stderr and in the
+  // trace). Overrides the config's stall_timeout_ms; 0 disables it.
+  void SetStallTimeout(std::chrono::milliseconds timeout);
   // One line per node that is waiting: which inputs it waits on, queue sizes.
   std::string DescribeWaits() const;
   void SetEventListener(std::function<void(const GraphEvent&)> listener);
+  // The time source of statistics, traces and stall detection (default SteadyClock());
+  // set before StartRun; the clock must outlive the graph.
+  void SetClock(const Clock* clock);
 
   const GraphConfig& config() const;
 

@@ -1,11 +1,19 @@
-// The graph's inner workings: validated node and stream tables, input queues,
-// readiness, scheduling on executors, back-pressure, deadlock detection.
-// Only core/graph.cc and core tests include this.
+// The graph's inner workings, one job per file:
+//   core/graph_validation.cc     config → node and stream tables (the fixed part of NodeState)
+//   core/input_stream_handler.h  readiness of a node, one function per handler
+//   core/scheduler.cc            tasks on executors: what a task does next, batches, resuming nodes
+//   core/node_execution.cc       Open / Process / Close calls and delivery of their outputs
+//   core/back_pressure.cc        full queues, throttled sources, deadlock detection
+//   core/output_poller.cc        observers and pollers of output streams
+//   core/graph_statistics.cc     per node / per stream statistics
+//   core/graph_tracing.cc        the run's trace events (core/trace_writer.h writes them)
+//   core/stall_diagnostics.cc    who waits for what when nothing moves
+//   core/graph.cc                the run's lifecycle and the public Graph facade
+// Only core/ files and core tests include this.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,99 +21,14 @@
 #include <string>
 #include <vector>
 
-#include "core/calculator.h"
+#include "core/clock.h"
 #include "core/executor.h"
-#include "core/spin_lock.h"
 #include "core/graph.h"
+#include "core/input_stream_handler.h"
+#include "core/node_state.h"
+#include "core/trace_writer.h"
 
 namespace edgepipe {
-
-struct InputQueue {
-  std::deque<Packet> packets;
-  // The lowest timestamp a packet not yet queued may have.
-  Timestamp bound = Timestamp::Unstarted();
-  Packet header;
-  int max_size = 100;
-  bool back_edge = false;
-  bool counted_full = false;  // this queue is part of the graph's full-queue count
-  int stream = -1;
-};
-
-struct OutputObserver {
-  std::function<Status(const Packet&)> callback;
-};
-
-struct OutputStreamPoller::State {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::deque<Packet> packets;
-  bool closed = false;
-  bool failed = false;
-};
-
-struct StreamDef {
-  std::string name;
-  int producer_node = -1;  // -1: a graph input stream
-  int producer_slot = -1;
-  bool graph_input = false;
-  TypeId type;
-  std::vector<std::pair<int, int>> consumers;  // (node, input slot)
-  std::vector<OutputObserver> observers;
-  std::vector<std::shared_ptr<OutputStreamPoller::State>> pollers;
-};
-
-struct GraphInputState {
-  Timestamp last = Timestamp::Unstarted();
-  bool closed = false;
-};
-
-struct NodeState {
-  // ---- Fixed at Initialize ----
-  int id = 0;
-  std::string name;
-  std::string calculator_name;
-  std::string where;  // "node "x" (Calculator, file:line)" for messages
-  const CalculatorRegistration* registration = nullptr;
-  std::unique_ptr<CalculatorContract> contract;
-  const google::protobuf::Message* options = nullptr;
-  PortLayout input_layout, output_layout, input_side_layout, output_side_layout;
-  std::vector<std::string> input_names, output_names, input_side_names, output_side_names;
-  std::vector<int> input_streams, output_streams;
-  std::vector<bool> input_back_edge;
-  std::vector<int> input_queue_limits;
-  int executor = 0;
-  InputHandlerKind handler = InputHandlerKind::kDefault;
-  std::optional<int64_t> offset;
-  bool process_bounds = false;
-  int max_in_flight = 1;
-  bool is_source = false;
-
-  // ---- Per run ----
-  mutable SpinLock mutex;  // guards the fields below; held only for queue work, never across calls
-  std::vector<InputQueue> inputs;
-  std::unique_ptr<CalculatorBase> calculator;
-  bool opened = false;
-  bool closed = false;        // Close called (or never to be called)
-  bool closing = false;       // a task is running Close
-  int tasks = 0;              // tasks scheduled or running
-  bool bounds_changed = false;  // an input bound rose without a packet (for process_bounds nodes)
-  Timestamp last_input_timestamp = Timestamp::Unstarted();
-  Timestamp last_offset_bound = Timestamp::Unstarted();
-  std::vector<Timestamp> output_bounds;  // per output slot; touched only by the emitting task
-  std::vector<char> output_closed;  // not vector<bool>: read on every emit
-  std::vector<std::unique_ptr<CalculatorContext>> free_contexts;
-  std::unique_ptr<CalculatorContext> open_context;  // for Open/Close and side packets
-  uint64_t next_sequence = 0;
-  uint64_t next_to_emit = 0;
-  std::map<uint64_t, std::unique_ptr<CalculatorContext>> finished;  // out-of-order results
-  bool emitting = false;
-
-  std::atomic<uint64_t> process_calls{0};
-  std::atomic<uint64_t> process_time_us{0};
-  std::atomic<uint64_t> packets_in{0};
-  std::atomic<uint64_t> packets_out{0};
-  size_t max_queue_seen = 0;
-};
 
 class GraphRuntime {
  public:
@@ -126,13 +49,25 @@ class GraphRuntime {
   bool HasError() const;
   Result<Packet> GetOutputSidePacket(const std::string& name) const;
   std::vector<NodeStats> Stats() const;
+  std::vector<StreamStats> StreamStatistics() const;
+  double RunSeconds() const;
+  void EnableStatistics(bool enable) { statistics_ = enable; }
+  void EnableTrace(TraceOptions options) { trace_options_ = std::move(options); }
+  void SetStallTimeout(std::chrono::milliseconds timeout) { stall_timeout_ = timeout; }
   std::string DescribeWaits() const;
   void SetEventListener(std::function<void(const GraphEvent&)> listener) { listener_ = std::move(listener); }
+  void SetClock(const Clock* clock) { clock_ = clock; }
   const GraphConfig& config() const { return config_; }
 
  private:
-  struct Work;
-  struct Readiness;
+  // What one step of a node's task does.
+  struct Work {
+    WorkKind kind = WorkKind::kNone;
+    Timestamp timestamp;
+    std::unique_ptr<CalculatorContext> context;
+    uint64_t sequence = 0;
+    bool drained_last_full_queue = false;
+  };
 
   Status BuildNodes();
   Status ConnectStreams();
@@ -144,10 +79,11 @@ class GraphRuntime {
   void RunNode(int node_id);
   bool NextWork(NodeState& node, Work* work);
   void Execute(NodeState& node, Work& work);
-  Readiness Evaluate(const NodeState& node, int own_tasks) const;
   void ThrottleSource(NodeState& node);
   void ScheduleLocked(NodeState& node, bool* schedule);
   void ScheduleTask(NodeState& node);
+  // Schedules a task for the node if it is ready and has a free task slot.
+  void ResumeNode(NodeState& node);
   void TaskFinished();
   void EmitOutputs(NodeState& node, CalculatorContext& context, std::optional<Timestamp> offset_bound,
                    bool close_all);
@@ -156,10 +92,27 @@ class GraphRuntime {
   void OnQueueDrained();
   void NodeClosed(NodeState& node);
   void RecordError(const Status& status);
+  // Ends every poller's stream (`failed`: because the run failed).
+  void ClosePollers(bool failed);
+  void ResetPollers();
+  // With mutex_ held: waits while a queue is full (back-pressure on graph inputs).
+  Status WaitForRoomLocked(std::unique_lock<std::mutex>& lock, const std::string& name, Timestamp ts, AddMode mode);
   bool Stopping() const { return stopping_.load(std::memory_order_acquire); }
   Status CheckDeadlockLocked();
   void FinishAfterStop();
   std::unique_ptr<CalculatorContext> MakeContext(NodeState& node);
+
+  // Tracing (core/graph_tracing.cc); the hooks run only while tracer_ is set.
+  Status StartTrace();
+  Status FinishTrace();
+  void TraceCall(NodeState& node, TraceWriter::Call call, int64_t start_ns, int64_t end_ns,
+                 const CalculatorContext& context);
+  void TraceQueueDepth(const NodeState& node, int slot, size_t depth);
+
+  // Stall diagnostics (core/stall_diagnostics.cc). With mutex_ held: waits until `done`,
+  // reporting (and with a stall timeout, failing the run) when no progress is made.
+  int64_t StallTimeoutMs() const;
+  void WaitForDoneLocked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done);
 
   GraphConfig config_;
   bool initialized_ = false;
@@ -174,11 +127,23 @@ class GraphRuntime {
   std::vector<std::unique_ptr<ThreadPoolExecutor>> executors_;
   std::map<std::string, int> executor_ids_;
   std::function<void(const GraphEvent&)> listener_;
+  const Clock* clock_ = &SteadyClock();
+  bool statistics_ = false;
+  TraceOptions trace_options_;
+  std::unique_ptr<TraceWriter> tracer_;  // this run's trace, if any
+  std::optional<std::chrono::milliseconds> stall_timeout_;
+  bool watch_stalls_ = false;  // this run fails on a stall: progress is stamped
+  std::atomic<int64_t> last_progress_ns_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> stream_packets_;  // by stream id; one writer per stream
 
   // ---- Run state ----
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool running_ = false;
+  bool timed_ = false;  // Process calls are timed this run
+  static constexpr int64_t kNotYet = INT64_MIN;
+  std::atomic<int64_t> run_start_ns_{kNotYet};
+  std::atomic<int64_t> run_end_ns_{kNotYet};
   bool finished_ = false;
   std::atomic<bool> stopping_{false};
   Status error_;
@@ -190,5 +155,15 @@ class GraphRuntime {
   std::vector<int> throttled_sources_;
   std::map<std::string, Packet> side_packets_;
 };
+
+// Inline: called on every packet delivery (core/node_execution.cc) and by the scheduler.
+inline void GraphRuntime::ScheduleLocked(NodeState& node, bool* schedule) {
+  *schedule = false;
+  if (Stopping() || node.tasks >= node.max_in_flight) return;
+  if (node.is_source && node.tasks > 0) return;
+  if (EvaluateInputs(node, 0).kind == WorkKind::kNone) return;
+  ++node.tasks;
+  *schedule = true;
+}
 
 }  // namespace edgepipe

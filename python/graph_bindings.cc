@@ -200,9 +200,37 @@ class PyGraph {
       row["packets_in"] = stats.packets_in;
       row["packets_out"] = stats.packets_out;
       row["max_queue_seen"] = stats.max_queue_seen;
+      row["dropped"] = stats.dropped;
+      row["p50_us"] = stats.p50_us;
+      row["p90_us"] = stats.p90_us;
+      row["p99_us"] = stats.p99_us;
+      row["max_us"] = stats.max_us;
       rows.append(row);
     }
     return rows;
+  }
+  py::list StreamStats() const {
+    std::vector<edgepipe::StreamStats> all;
+    {
+      py::gil_scoped_release release;
+      all = graph_->StreamStatistics();
+    }
+    py::list rows;
+    for (const edgepipe::StreamStats& stats : all) {
+      py::dict row;
+      row["stream"] = stats.stream;
+      row["packets"] = stats.packets;
+      row["packets_per_second"] = stats.packets_per_second;
+      rows.append(row);
+    }
+    return rows;
+  }
+  void EnableStatistics(bool enable) { graph_->EnableStatistics(enable); }
+  void EnableTrace(const std::string& path, size_t buffer_events, int flush_interval_ms) {
+    graph_->EnableTrace(TraceOptions{path, buffer_events, flush_interval_ms});
+  }
+  void SetStallTimeout(double seconds) {
+    graph_->SetStallTimeout(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
   }
 
  private:
@@ -327,6 +355,17 @@ edgepipe.Error subclasses carrying the C++ message.)doc")
            "start(side_packets), close_all() and wait_until_done() in one call (for graphs with source nodes).")
       .def("side_packet", &PyGraph::SidePacket, py::arg("name"), "The value of an output side packet.")
       .def("stats", &PyGraph::Stats,
-           "Per-node counters: a list of dicts with node, calculator, process_calls, process_time_us, "
-           "packets_in, packets_out, max_queue_seen.");
+           "Per-node counters, readable while the graph runs: a list of dicts with node, calculator, "
+           "process_calls, process_time_us, packets_in, packets_out, max_queue_seen, dropped and (when statistics "
+           "are enabled) p50_us, p90_us, p99_us, max_us of the Process calls.")
+      .def("stream_stats", &PyGraph::StreamStats,
+           "Per-stream counters: a list of dicts with stream, packets, packets_per_second (over the run so far).")
+      .def("enable_statistics", &PyGraph::EnableStatistics, py::arg("enable") = true,
+           "Times every Process call of the next runs (stats() percentiles).")
+      .def("enable_trace", &PyGraph::EnableTrace, py::arg("path"), py::arg("buffer_events") = 1 << 16,
+           py::arg("flush_interval_ms") = 250,
+           "Writes a Chrome trace-event JSON file of each following run (ui.perfetto.dev, chrome://tracing).")
+      .def("set_stall_timeout", &PyGraph::SetStallTimeout, py::arg("seconds"),
+           "When no node runs for this long and the graph is not done, the run fails with a diagnostic "
+           "naming what each waiting node waits for. 0 disables it.");
 }

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base
   python3-matplotlib
+  graphviz
 )
 # mediapipe: test-only peer (tests/python/test_mediapipe_zoo.py compares face_landmark_with_attention with its FaceMesh).
 # motmetrics: its bundled TUD-Campus/TUD-Stadtmitte files and golden values check `edgepipe mot-eval` (tests/python/test_object_detection.py).

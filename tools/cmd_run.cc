@@ -39,6 +39,7 @@
 #include "tools/cancel_on_interrupt.h"
 #include "tools/commands.h"
 #include "tools/run_bench.h"
+#include "tools/run_observability.h"
 
 namespace edgepipe::tools {
 
@@ -52,8 +53,8 @@ struct RunFlags {
   std::vector<std::string> sides;
   int64_t max_frames = 0;
   bool quiet = false;
-  bool stats = false;
   bool bench = false;
+  ObservabilityFlags observe;  // --stats, --trace, --stall-timeout (tools/run_observability.cc)
 };
 
 // Names of every side packet some node reads, after subgraph expansion.
@@ -240,6 +241,7 @@ Status RunGraph(const RunFlags& flags, bool* interrupted) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<ProgressPrinter> progress;
   if (!flags.quiet && isatty(STDERR_FILENO)) progress = std::make_unique<ProgressPrinter>(frames.get(), ExpectedFrames(flags));
+  ApplyObservability(flags.observe, graph);
   if (bench) bench->Start();
   Status status = graph.StartRun(side_packets);
   if (status.ok()) {
@@ -265,15 +267,7 @@ Status RunGraph(const RunFlags& flags, bool* interrupted) {
   if (*interrupted) summary += "; interrupted by Ctrl-C (graph cancelled, outputs closed)";
   std::fprintf(stderr, "%s\n", summary.c_str());
   if (bench) std::fputs(bench->Report(source_frames, seconds).c_str(), stdout);
-  if (flags.stats) {
-    std::fprintf(stderr, "%-32s %-34s %10s %10s %12s %8s\n", "node", "calculator", "calls", "packets_out", "mean_us", "max_q");
-    for (const NodeStats& stat : final_stats) {
-      const double mean = stat.process_calls ? static_cast<double>(stat.process_time_us) / stat.process_calls : 0.0;
-      std::fprintf(stderr, "%-32s %-34s %10llu %10llu %12.1f %8zu\n", stat.node.c_str(), stat.calculator.c_str(),
-                   static_cast<unsigned long long>(stat.process_calls), static_cast<unsigned long long>(stat.packets_out),
-                   mean, stat.max_queue_seen);
-    }
-  }
+  if (flags.observe.stats) PrintStatistics(graph);
   return OkStatus();
 }
 
@@ -292,7 +286,7 @@ void AddRunCommand(CLI::App& app) {
   run->add_option("--max-frames", flags->max_frames, "Stop sources after N frames → side packet max_frames")
       ->check(AtLeast(1));
   run->add_flag("--quiet,-q", flags->quiet, "No progress line");
-  run->add_flag("--stats", flags->stats, "Print per-node statistics at the end");
+  AddObservabilityOptions(run, &flags->observe);
   run->add_flag("--bench", flags->bench,
                 "Print a pipeline benchmark: frames/s, latency source→sink per frame (p50/p90/p99), CPU, peak RSS");
   run->callback([flags] {

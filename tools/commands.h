@@ -33,5 +33,6 @@ void AddRunCommand(CLI::App& app);
 void AddCatalogueCommands(CLI::App& app);
 void AddQuantizeCommand(CLI::App& app);
 void AddMotEvalCommand(CLI::App& app);
+void AddVizCommand(CLI::App& app);
 
 }  // namespace edgepipe::tools

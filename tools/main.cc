@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   edgepipe::tools::AddBenchCommand(app);
   edgepipe::tools::AddQuantizeCommand(app);
   edgepipe::tools::AddMotEvalCommand(app);
+  edgepipe::tools::AddVizCommand(app);
   CLI11_PARSE(app, argc, argv);
   return edgepipe::tools::ExitCode();
 }

@@ -135,6 +135,7 @@ class FlowLimiterCalculator : public CalculatorBase {
   Status Close(CalculatorContext* cc) override {
     // Frames still queued at the end never got a slot: they are drops too.
     dropped_ += static_cast<int64_t>(queue_.size());
+    cc->CountDropped(static_cast<int64_t>(queue_.size()));
     queue_.clear();
     if (cc->OutputSidePackets().NumEntries() > 0) {
       EP_RETURN_IF_ERROR(cc->OutputSidePackets().Set("DROPPED_COUNT", MakePacket<int64_t>(dropped_)));
@@ -152,6 +153,7 @@ class FlowLimiterCalculator : public CalculatorBase {
 
   Status Drop(CalculatorContext* cc, const Packet& frame) {
     ++dropped_;
+    cc->CountDropped();
     if (has_allow_) return cc->Outputs().Tag("ALLOW").Add(false, frame.timestamp());
     return OkStatus();
   }

@@ -23,7 +23,8 @@ class ColorConvertCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<ColorConvertCalculatorOptions>();
     cc->Input<ImageFrame>("IMAGE").Doc("frames in any format");
-    cc->Output<ImageFrame>("IMAGE").Doc("frames in target_format");
+    cc->Output<ImageFrame>("IMAGE").Doc("frames in target_format")
+        .QueueLimit(kFrameQueueLimit);
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Converts frames between RGB, BGR, RGBA and GRAY8 (e.g. OpenCV's BGR decode order to the RGB "

@@ -33,7 +33,8 @@ class ImageResizeCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
     cc->Input<ImageFrame>("IMAGE").Doc("frames to resize");
-    cc->Output<ImageFrame>("IMAGE").Doc("resized frames");
+    cc->Output<ImageFrame>("IMAGE").Doc("resized frames")
+        .QueueLimit(kFrameQueueLimit);
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Resizes frames to width × height (stretching), or to one of them keeping the aspect ratio when "

@@ -28,7 +28,8 @@ class ImageRotateCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
     cc->Input<ImageFrame>("IMAGE").Doc("frames to rotate");
-    cc->Output<ImageFrame>("IMAGE").Doc("rotated / mirrored frames");
+    cc->Output<ImageFrame>("IMAGE").Doc("rotated / mirrored frames")
+        .QueueLimit(kFrameQueueLimit);
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Rotates frames clockwise by 0, 90, 180 or 270 degrees and optionally mirrors them horizontally "

@@ -56,7 +56,8 @@ class LetterboxCalculator : public CalculatorBase {
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
     cc->Input<ImageFrame>("IMAGE").Doc("frames of any size");
-    cc->Output<ImageFrame>("IMAGE").Doc("width × height frames, aspect ratio kept, padded");
+    cc->Output<ImageFrame>("IMAGE").Doc("width × height frames, aspect ratio kept, padded")
+        .QueueLimit(kFrameQueueLimit);
     cc->Output<LetterboxTransform>("TRANSFORM").Optional().Doc("scale and padding, to project results back");
     cc->SetTimestampOffset(0);
     cc->SetDoc(

@@ -24,6 +24,12 @@ enum class ImageFormat : uint8_t {
   kRGBA,   // 4 channels
 };
 
+// Queue limit of streams of full-size frames (PortSpec::QueueLimit on the outputs of
+// sources and of calculators that make new frames): a few frames in memory per
+// consumer instead of the graph's default of 100; sources wait (are throttled)
+// while a consumer is that far behind.
+constexpr int kFrameQueueLimit = 4;
+
 const char* ImageFormatName(ImageFormat format);  // "GRAY8", "RGB", "BGR", "RGBA"
 // Parses a name as printed by ImageFormatName (case-insensitive).
 Result<ImageFormat> ParseImageFormat(std::string_view name);

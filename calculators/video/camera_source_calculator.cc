@@ -40,7 +40,8 @@ class CameraSourceCalculator : public CalculatorBase {
 
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
-    cc->Output<ImageFrame>("IMAGE").Doc("captured frames; header: VideoHeader");
+    cc->Output<ImageFrame>("IMAGE").Doc("captured frames; header: VideoHeader")
+        .QueueLimit(kFrameQueueLimit);
     cc->AddInputSidePacket("CAMERA_INDEX", TypeId::Any()).Optional().Doc("camera index or /dev/videoN");
     cc->AddInputSidePacket("MAX_FRAMES", TypeId::Any()).Optional().Doc("stop after this many frames");
     cc->SetDoc(

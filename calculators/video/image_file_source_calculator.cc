@@ -76,7 +76,8 @@ class ImageFileSourceCalculator : public CalculatorBase {
 
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
-    cc->Output<ImageFrame>("IMAGE").Doc("decoded images; header: VideoHeader");
+    cc->Output<ImageFrame>("IMAGE").Doc("decoded images; header: VideoHeader")
+        .QueueLimit(kFrameQueueLimit);
     cc->AddInputSidePacket("INPUT_PATH", TypeId::Any()).Optional().Doc("image file, directory or glob (string)");
     cc->AddInputSidePacket("MAX_FRAMES", TypeId::Any()).Optional().Doc("stop after this many images");
     cc->SetDoc(

@@ -56,7 +56,8 @@ class VideoFileSourceCalculator : public CalculatorBase {
 
   static Status GetContract(CalculatorContract* cc) {
     cc->UseOptions<Options>();
-    cc->Output<ImageFrame>("IMAGE").Doc("decoded frames; header: VideoHeader");
+    cc->Output<ImageFrame>("IMAGE").Doc("decoded frames; header: VideoHeader")
+        .QueueLimit(kFrameQueueLimit);
     cc->AddInputSidePacket("INPUT_PATH", TypeId::Any()).Optional().Doc("video file path (string)");
     cc->AddInputSidePacket("MAX_FRAMES", TypeId::Any()).Optional().Doc("stop after this many frames");
     cc->SetDoc(

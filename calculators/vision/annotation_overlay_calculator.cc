@@ -84,7 +84,8 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     cc->Input<LandmarkList>("LANDMARKS").Optional().Doc("landmarks normalised to that frame");
     cc->Input<std::vector<Classification>>("CLASSIFICATIONS").Optional().Doc("top classes, written at the top left");
     cc->Input<SegmentationMask>("MASK").Optional().Doc("segmentation mask at the frame's size, blended in");
-    cc->Output<ImageFrame>("IMAGE").Doc("annotated copy of the frame");
+    cc->Output<ImageFrame>("IMAGE").Doc("annotated copy of the frame")
+        .QueueLimit(kFrameQueueLimit);
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Draws detections on a copy of each frame with OpenCV: box outlines, keypoint dots and the score "
