@@ -100,6 +100,8 @@ Status PythonError(const PythonCalculatorSpec& spec, const char* method, const s
   return UnknownError("Python calculator {} raised in {}(): {}", spec.name, method, what);
 }
 
+bool InterpreterExiting() { return !Py_IsInitialized() || _Py_IsFinalizing(); }
+
 class PyCalculator final : public CalculatorBase {
  public:
   explicit PyCalculator(std::shared_ptr<const PythonCalculatorSpec> spec) : spec_(std::move(spec)) {}
@@ -153,8 +155,7 @@ class PyCalculator final : public CalculatorBase {
       if (py::hasattr(instance_->get(), "close")) instance_->get().attr("close")(ctx);
       return OkStatus();
     });
-    py::gil_scoped_acquire gil;
-    instance_.reset();
+    instance_.reset();  // PyOwned takes the GIL (or leaks the object while the interpreter exits)
     side_packets_.reset();
     return status;
   }
@@ -163,6 +164,9 @@ class PyCalculator final : public CalculatorBase {
   // Runs `call` with the GIL, then hands what the Python code output to the graph.
   template <typename Call>
   Status CallPython(CalculatorContext* cc, const char* method, Call&& call) {
+    // Taking the GIL while the interpreter exits ends the thread by a forced
+    // unwind, which the runtime's exception guards would turn into an abort.
+    if (InterpreterExiting()) return CancelledError("Python calculator {}: the interpreter is exiting", spec_->name);
     py::gil_scoped_acquire gil;
     CallbackScope scope(CallbackScope::AnyGraph());
     try {
@@ -261,21 +265,18 @@ std::shared_ptr<const PythonCalculatorSpec> ReadSpec(const std::string& name, co
 }
 
 Status GetContract(const PythonCalculatorSpec& spec, CalculatorContract* cc) {
-  for (const PortDecl& port : spec.inputs) {
-    PortSpec& added = cc->AddInput(port.tag, port.type).Doc(port.kind_name);
-    if (port.optional) added.Optional();
-  }
-  for (const PortDecl& port : spec.outputs) {
-    PortSpec& added = cc->AddOutput(port.tag, port.type).Doc(port.kind_name);
-    if (port.optional) added.Optional();
-  }
-  for (const PortDecl& port : spec.input_side_packets) {
-    PortSpec& added = cc->AddInputSidePacket(port.tag, port.type).Doc(port.kind_name);
-    if (port.optional) added.Optional();
-  }
-  for (const PortDecl& port : spec.output_side_packets) {
-    PortSpec& added = cc->AddOutputSidePacket(port.tag, port.type).Doc(port.kind_name);
-    if (port.optional) added.Optional();
+  using Add = PortSpec& (CalculatorContract::*)(std::string, TypeId);
+  const std::pair<const std::vector<PortDecl>*, Add> kinds[] = {
+      {&spec.inputs, &CalculatorContract::AddInput},
+      {&spec.outputs, &CalculatorContract::AddOutput},
+      {&spec.input_side_packets, &CalculatorContract::AddInputSidePacket},
+      {&spec.output_side_packets, &CalculatorContract::AddOutputSidePacket},
+  };
+  for (const auto& [ports, add] : kinds) {
+    for (const PortDecl& port : *ports) {
+      PortSpec& added = (cc->*add)(port.tag, port.type).Doc(port.kind_name);
+      if (port.optional) added.Optional();
+    }
   }
   if (spec.timestamp_offset) cc->SetTimestampOffset(*spec.timestamp_offset);
   cc->SetDoc(spec.doc);

@@ -18,6 +18,7 @@ import time
 import pytest
 
 edgepipe = pytest.importorskip("edgepipe", reason="build the _edgepipe module and set PYTHONPATH")
+import child_process  # noqa: E402
 
 PASS_THROUGH = ('input_stream: "in" output_stream: "out" '
                 'node { calculator: "PassThroughCalculator" input_stream: "in" output_stream: "out" }')
@@ -25,14 +26,9 @@ TIMEOUT_S = 20
 
 
 def run_child(body, expected_lines):
-    """Runs `body` in a fresh interpreter; it must exit 0 and print `expected_lines` in time."""
-    script = "import threading, time\nimport edgepipe\nCONFIG = %r\n" % PASS_THROUGH + textwrap.dedent(body)
-    try:
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"hung for {TIMEOUT_S} s; output so far: {expired.stdout!r} {expired.stderr!r}")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:-1] == expected_lines, result.stderr
+    """Runs `body` in a fresh interpreter (CONFIG defined); it must exit 0 and print `expected_lines` in time."""
+    prelude = "import threading, time\nimport edgepipe\nCONFIG = %r\n" % PASS_THROUGH
+    child_process.run_child(body, expected_lines, prelude=prelude, timeout_s=TIMEOUT_S)
 
 
 def test_del_while_an_observer_runs():

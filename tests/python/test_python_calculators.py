@@ -9,14 +9,12 @@ watchdog.
 Run: PYTHONPATH=<src>/python:<build>/python pytest tests/python/test_python_calculators.py
 """
 import faulthandler
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 edgepipe = pytest.importorskip("edgepipe", reason="build the _edgepipe module and set PYTHONPATH")
+from child_process import run_child  # noqa: E402
 
 TIMEOUT_S = 30
 
@@ -212,17 +210,6 @@ def test_python_source_stops_with_stop_iteration():
     graph.observe("n", lambda value, ts: got.append((ts, value)))
     graph.run()
     assert got == [(8, 2), (9, 1), (10, 0)]
-
-
-def run_child(body, expected_lines):
-    """Runs `body` in a fresh interpreter; it must exit 0 and print `expected_lines` in time."""
-    script = "import threading\nimport edgepipe\n" + textwrap.dedent(body)
-    try:
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"hung for {TIMEOUT_S} s; output so far: {expired.stdout!r} {expired.stderr!r}")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:-1] == expected_lines, result.stderr
 
 
 def test_calculator_adding_packets_back_into_its_graph():

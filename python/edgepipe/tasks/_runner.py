@@ -217,3 +217,20 @@ class Task:
     def dropped_frames(self):
         """LIVE_STREAM: frames dropped because the previous one was still running."""
         return self._task.dropped_frames
+
+
+class DetectorTask(Task):
+    """The three running modes' calls, under MediaPipe's detector names (other tasks alias them)."""
+
+    def detect(self, image):
+        """IMAGE mode: the result for one image (an RGB numpy array or an Image)."""
+        return self._task.run_image(image)
+
+    def detect_for_video(self, image, timestamp_ms):
+        """VIDEO mode: the result for one frame; timestamps must increase."""
+        return self._task.run_video(image, timestamp_ms)
+
+    def detect_async(self, image, timestamp_ms):
+        """LIVE_STREAM mode: submits a frame; the result goes to result_callback(result, image, timestamp_ms).
+        Dropped if the previous frame is still being processed."""
+        self._task.run_async(image, timestamp_ms)

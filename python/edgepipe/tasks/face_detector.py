@@ -10,7 +10,7 @@
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
 from edgepipe.tasks.components import BaseOptions, DetectionResult, RunningMode, detections_from_graph
 
 
@@ -27,7 +27,7 @@ class FaceDetectorOptions:
     result_callback: Optional[Callable[[DetectionResult, object, int], None]] = None
 
 
-class FaceDetector(Task):
+class FaceDetector(DetectorTask):
     """Faces with boxes (pixels) and six keypoints (eyes, nose, mouth, ears), BlazeFace short range."""
 
     _options_class = FaceDetectorOptions
@@ -44,16 +44,3 @@ class FaceDetector(Task):
     def _result(values, frame, timestamp_us):
         return DetectionResult(detections=detections_from_graph(values.get("detections"), frame.shape[1],
                                                                 frame.shape[0]))
-
-    def detect(self, image):
-        """IMAGE mode: the faces in one image (an RGB numpy array or an Image)."""
-        return self._task.run_image(image)
-
-    def detect_for_video(self, image, timestamp_ms):
-        """VIDEO mode: the faces in one frame; timestamps must increase."""
-        return self._task.run_video(image, timestamp_ms)
-
-    def detect_async(self, image, timestamp_ms):
-        """LIVE_STREAM mode: submits a frame; the result goes to result_callback. Dropped if the
-        previous frame is still being processed."""
-        self._task.run_async(image, timestamp_ms)

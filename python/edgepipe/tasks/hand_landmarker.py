@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
 from edgepipe.tasks.components import BaseOptions, HandLandmarkerResult, RunningMode, landmarks_from_graph
 
 
@@ -44,7 +44,7 @@ def _landmark_model(options, palm_model):
     raise ValueError("landmark_model_asset_path is required (no hand_landmark_lite.tflite next to the palm model)")
 
 
-class HandLandmarker(Task):
+class HandLandmarker(DetectorTask):
     """21 landmarks of the best hand (normalised to the image)."""
 
     _options_class = HandLandmarkerOptions
@@ -64,15 +64,3 @@ class HandLandmarker(Task):
         if hand is not None and self._options.num_hands >= 1:
             result.hand_landmarks.append(landmarks_from_graph(hand))
         return result
-
-    def detect(self, image):
-        """IMAGE mode: the hand in one image (an RGB numpy array or an Image)."""
-        return self._task.run_image(image)
-
-    def detect_for_video(self, image, timestamp_ms):
-        """VIDEO mode: the hand in one frame; timestamps must increase."""
-        return self._task.run_video(image, timestamp_ms)
-
-    def detect_async(self, image, timestamp_ms):
-        """LIVE_STREAM mode: submits a frame for result_callback; dropped while the previous one runs."""
-        self._task.run_async(image, timestamp_ms)

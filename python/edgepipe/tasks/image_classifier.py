@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional
 
 import _edgepipe
-from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
 from edgepipe.tasks.components import BaseOptions, Category, ClassificationResult, Classifications, RunningMode
 
 
@@ -28,7 +28,7 @@ class ImageClassifierOptions:
     result_callback: Optional[Callable[[ClassificationResult, object, int], None]] = None
 
 
-class ImageClassifier(Task):
+class ImageClassifier(DetectorTask):
     """Image classes (ImageNet MobileNets by default), best first."""
 
     _options_class = ImageClassifierOptions
@@ -66,19 +66,7 @@ class ImageClassifier(Task):
         return ClassificationResult(classifications=[Classifications(categories=categories, head_index=0)],
                                     timestamp_ms=timestamp_us // 1000)
 
-    def classify(self, image):
-        """IMAGE mode: the classes of one image (an RGB numpy array or an Image)."""
-        return self._task.run_image(image)
-
-    def classify_for_video(self, image, timestamp_ms):
-        """VIDEO mode: the classes of one frame; timestamps must increase."""
-        return self._task.run_video(image, timestamp_ms)
-
-    def classify_async(self, image, timestamp_ms):
-        """LIVE_STREAM mode: submits a frame for result_callback; dropped while the previous one runs."""
-        self._task.run_async(image, timestamp_ms)
-
-    # The names of the brief's task API, for code written against detectors.
-    detect = classify
-    detect_for_video = classify_for_video
-    detect_async = classify_async
+    # MediaPipe's names for this task.
+    classify = DetectorTask.detect
+    classify_for_video = DetectorTask.detect_for_video
+    classify_async = DetectorTask.detect_async

@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import numpy as np
 
 import _edgepipe
-from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
 from edgepipe.tasks.components import BaseOptions, Image, ImageFormat, ImageSegmenterResult, RunningMode
 
 
@@ -37,7 +37,7 @@ def _output_channels(model_path):
     return shape[-1] if len(shape) == 4 else 0
 
 
-class ImageSegmenter(Task):
+class ImageSegmenter(DetectorTask):
     """A mask per image: class indices (DeepLab) or a person probability (selfie segmentation)."""
 
     _options_class = ImageSegmenterOptions
@@ -67,18 +67,7 @@ class ImageSegmenter(Task):
 
     labels = []
 
-    def segment(self, image):
-        """IMAGE mode: the masks of one image (an RGB numpy array or an Image)."""
-        return self._task.run_image(image)
-
-    def segment_for_video(self, image, timestamp_ms):
-        """VIDEO mode: the masks of one frame; timestamps must increase."""
-        return self._task.run_video(image, timestamp_ms)
-
-    def segment_async(self, image, timestamp_ms):
-        """LIVE_STREAM mode: submits a frame for result_callback; dropped while the previous one runs."""
-        self._task.run_async(image, timestamp_ms)
-
-    detect = segment
-    detect_for_video = segment_for_video
-    detect_async = segment_async
+    # MediaPipe's names for this task.
+    segment = DetectorTask.detect
+    segment_for_video = DetectorTask.detect_for_video
+    segment_async = DetectorTask.detect_async

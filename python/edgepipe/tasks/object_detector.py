@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
-from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
 from edgepipe.tasks.components import BaseOptions, DetectionResult, RunningMode, detections_from_graph
 
 
@@ -33,7 +33,7 @@ class ObjectDetectorOptions:
     result_callback: Optional[Callable[[DetectionResult, object, int], None]] = None
 
 
-class ObjectDetector(Task):
+class ObjectDetector(DetectorTask):
     """Objects with boxes (pixels), labels and scores, best first."""
 
     _options_class = ObjectDetectorOptions
@@ -66,15 +66,3 @@ class ObjectDetector(Task):
         if options.max_results >= 0:
             detections = detections[:options.max_results]
         return DetectionResult(detections=detections)
-
-    def detect(self, image):
-        """IMAGE mode: the objects in one image (an RGB numpy array or an Image)."""
-        return self._task.run_image(image)
-
-    def detect_for_video(self, image, timestamp_ms):
-        """VIDEO mode: the objects in one frame; timestamps must increase."""
-        return self._task.run_video(image, timestamp_ms)
-
-    def detect_async(self, image, timestamp_ms):
-        """LIVE_STREAM mode: submits a frame for result_callback; dropped while the previous one runs."""
-        self._task.run_async(image, timestamp_ms)

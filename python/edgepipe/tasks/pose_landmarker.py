@@ -8,7 +8,7 @@
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from edgepipe.tasks._runner import Task, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
 from edgepipe.tasks.components import BaseOptions, PoseLandmarkerResult, RunningMode, landmarks_from_graph
 
 # MoveNet's keypoint order.
@@ -34,7 +34,7 @@ class PoseLandmarkerOptions:
     result_callback: Optional[Callable[[PoseLandmarkerResult, object, int], None]] = None
 
 
-class PoseLandmarker(Task):
+class PoseLandmarker(DetectorTask):
     """Body keypoints of one person (normalised to the image)."""
 
     _options_class = PoseLandmarkerOptions
@@ -56,15 +56,3 @@ class PoseLandmarker(Task):
         if presence >= self._options.min_pose_presence_confidence:
             result.pose_landmarks.append(landmarks)
         return result
-
-    def detect(self, image):
-        """IMAGE mode: the pose in one image (an RGB numpy array or an Image)."""
-        return self._task.run_image(image)
-
-    def detect_for_video(self, image, timestamp_ms):
-        """VIDEO mode: the pose in one frame; timestamps must increase."""
-        return self._task.run_video(image, timestamp_ms)
-
-    def detect_async(self, image, timestamp_ms):
-        """LIVE_STREAM mode: submits a frame for result_callback; dropped while the previous one runs."""
-        self._task.run_async(image, timestamp_ms)
