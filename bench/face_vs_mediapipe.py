@@ -21,6 +21,8 @@ import time
 import cv2
 import numpy as np
 
+import machine  # bench/machine.py: the machine line under each table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("EDGEPIPE_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 VIDEO = os.path.join(SHARED, "media", "Megamind.avi")
@@ -165,6 +167,7 @@ def main():
         ref = max(totals["reference"], 1)
         ok &= (totals["matched"] >= 0.98 * ref and totals["keypoints_ok"] == totals["matched"] and
                totals["extra"] <= 0.02 * ref)
+    print(f"machine: {machine.describe()}")
     print("issue 9 face checks:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

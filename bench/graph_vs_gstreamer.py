@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import machine  # bench/machine.py: the machine line under each table
+
 
 def run_edgepipe(binary, nodes, packets, per_node):
     cmd = [binary, "bench-graph", "--nodes", str(nodes), "--packets", str(packets)]
@@ -62,6 +64,7 @@ def main():
         rows.append((label, ep, gst, statistics.median(r["us_per_hop"] for r in ours),
                      statistics.median(r["us_per_hop"] for r in theirs)))
 
+    print(f"machine: {machine.describe()}")
     print(f"{args.nodes}-node chain, {args.packets} packets, median of {args.repeats} alternating runs")
     print(f"| setup | edgepipe packets/s | GStreamer packets/s | ratio | edgepipe us/hop | GStreamer us/hop |")
     print(f"|---|---:|---:|---:|---:|---:|")

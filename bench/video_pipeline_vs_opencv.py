@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: the machine line under each table
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -59,6 +61,7 @@ def main() -> int:
             if run.returncode != 0:
                 print(run.stderr, file=sys.stderr)
                 return 1
+    print(f"machine: {machine.describe()}")
     print(f"edgepipe run (CLI, graphs/video_resize.pbtxt, width 384 keep aspect) {best_cli:7.3f} s; "
           f"ratio to the OpenCV loop = {best_cli / opencv_seconds:.3f}")
     return 0 if ratio <= args.max_ratio else 1

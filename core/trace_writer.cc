@@ -2,20 +2,20 @@
 
 #include <pthread.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace edgepipe {
 
 namespace {
-// Each thread's track number in one trace; a new writer (serial) renumbers. A serial,
+// Each thread's buffer in one trace, cached; a new writer (serial) misses the cache. A serial,
 // not the writer's address: a later writer may be allocated where an earlier one was.
 std::atomic<uint64_t> next_writer_serial{1};
 struct ThreadSlot {
   uint64_t writer = 0;
-  int tid = 0;
+  void* buffer = nullptr;
 };
 thread_local ThreadSlot thread_slot;
 
@@ -26,6 +26,8 @@ const char* CallName(TraceWriter::Call call) {
     default: return "Process";
   }
 }
+
+std::string JsonString(const std::string& text) { return nlohmann::json(text).dump(); }
 }  // namespace
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::Open(const TraceOptions& options, const Clock* clock) {
@@ -43,7 +45,6 @@ TraceWriter::TraceWriter(TraceOptions options, const Clock* clock, std::FILE* fi
       origin_ns_(clock->NowNs()),
       serial_(next_writer_serial.fetch_add(1)),
       file_(file) {
-  ring_.resize(options_.buffer_events);
   flusher_ = std::thread([this] { FlushLoop(); });
 }
 
@@ -51,155 +52,202 @@ TraceWriter::~TraceWriter() { (void)Finish(); }
 
 int TraceWriter::AddName(std::string name) {
   std::lock_guard lock(mutex_);
+  escaped_names_.push_back(JsonString(name));
   names_.push_back(std::move(name));
   return static_cast<int>(names_.size()) - 1;
 }
 
-// Called with mutex_ held.
-int TraceWriter::ThreadId() {
-  if (thread_slot.writer == serial_) return thread_slot.tid;
-  thread_slot.writer = serial_;
-  thread_slot.tid = next_tid_++;
-  char name[32] = {};
-  if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0 || name[0] == '\0') {
-    std::snprintf(name, sizeof(name), "thread %d", thread_slot.tid);
+TraceWriter::ThreadBuffer& TraceWriter::ThisThreadBuffer() {
+  if (thread_slot.writer == serial_) return *static_cast<ThreadBuffer*>(thread_slot.buffer);
+  std::lock_guard lock(mutex_);
+  // A thread that records for two writers in turn keeps one buffer (and track) in each.
+  std::unique_ptr<ThreadBuffer>& buffer = threads_[std::this_thread::get_id()];
+  if (buffer == nullptr) {
+    buffer = std::make_unique<ThreadBuffer>();
+    buffer->ring.resize(options_.buffer_events);
+    buffer->spare.resize(options_.buffer_events);
+    buffer->tid = next_tid_++;
+    char name[32] = {};
+    if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0 || name[0] == '\0') {
+      std::snprintf(name, sizeof(name), "thread %d", buffer->tid);
+    }
+    new_threads_.emplace_back(buffer->tid, name);
   }
-  new_threads_.emplace_back(thread_slot.tid, name);
-  return thread_slot.tid;
+  thread_slot = {serial_, buffer.get()};
+  return *buffer;
 }
 
-void TraceWriter::Record(Event event) {
-  std::lock_guard lock(mutex_);
-  if (stop_) return;
-  event.tid = ThreadId();
-  const size_t capacity = ring_.size();
-  if (count_ == capacity) {
-    // Full: the oldest unflushed event gives way.
-    head_ = (head_ + 1) % capacity;
-    --count_;
-    ++overwritten_;
+void TraceWriter::Record(const Event& event) {
+  if (stop_.load(std::memory_order_relaxed)) return;
+  ThreadBuffer& buffer = ThisThreadBuffer();
+  bool wake = false;
+  {
+    std::lock_guard lock(buffer.lock);
+    const size_t capacity = buffer.ring.size();
+    if (buffer.count == capacity) {
+      // Full: the oldest unflushed event gives way.
+      buffer.head = buffer.head + 1 == capacity ? 0 : buffer.head + 1;
+      --buffer.count;
+      ++buffer.overwritten;
+    }
+    size_t slot = buffer.head + buffer.count;
+    if (slot >= capacity) slot -= capacity;
+    buffer.ring[slot] = event;
+    wake = ++buffer.count == capacity / 2;
   }
-  ring_[(head_ + count_) % capacity] = std::move(event);
-  ++count_;
-  if (count_ == capacity / 2) wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void TraceWriter::Span(int name, Call call, int64_t start_ns, int64_t end_ns, int64_t packet_timestamp) {
-  Event event;
-  event.phase = 'X';
-  event.call = call;
-  event.name = name;
-  event.ns = start_ns;
-  event.dur_ns = end_ns - start_ns;
-  event.value = packet_timestamp;
-  Record(std::move(event));
+  Record(Event{'X', call, false, name, start_ns, end_ns - start_ns, packet_timestamp, 0});
 }
 
-void TraceWriter::FlowOut(uint64_t id, int64_t ns) {
-  Record(Event{'s', Call::kProcess, 0, -1, ns, 0, 0, id, false, {}});
-}
+void TraceWriter::FlowOut(uint64_t id, int64_t ns) { Record(Event{'s', Call::kProcess, false, -1, ns, 0, 0, id}); }
 
-void TraceWriter::FlowIn(uint64_t id, int64_t ns) {
-  Record(Event{'f', Call::kProcess, 0, -1, ns, 0, 0, id, false, {}});
-}
+void TraceWriter::FlowIn(uint64_t id, int64_t ns) { Record(Event{'f', Call::kProcess, false, -1, ns, 0, 0, id}); }
 
 void TraceWriter::Counter(int name, int64_t value) {
-  Record(Event{'C', Call::kProcess, 0, name, clock_->NowNs(), 0, value, 0, false, {}});
+  Record(Event{'C', Call::kProcess, false, name, clock_->NowNs(), 0, value, 0});
 }
 
 void TraceWriter::Instant(std::string text, bool global) {
-  Event event;
-  event.phase = 'i';
-  event.ns = clock_->NowNs();
-  event.text = std::move(text);
-  event.global = global;
-  Record(std::move(event));
+  if (stop_.load(std::memory_order_relaxed)) return;
+  const int tid = ThisThreadBuffer().tid;
+  std::lock_guard lock(mutex_);
+  if (instants_.size() >= options_.buffer_events) {
+    instants_.erase(instants_.begin());
+    ++instants_overwritten_;
+  }
+  instants_.push_back({tid, clock_->NowNs(), global, std::move(text)});
 }
 
 void TraceWriter::FlushLoop() {
   std::unique_lock lock(mutex_);
-  while (!stop_) {
+  while (!stop_.load()) {
     wake_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms));
-    std::vector<Event> events;
-    events.reserve(count_);
-    for (; count_ > 0; --count_, head_ = (head_ + 1) % ring_.size()) events.push_back(std::move(ring_[head_]));
     lock.unlock();
-    WriteEvents(events);
+    FlushAll();
     lock.lock();
   }
 }
 
-void TraceWriter::WriteEvents(std::vector<Event>& events) {
-  std::vector<std::pair<int, std::string>> threads;
-  std::vector<std::string> names;
-  {
-    std::lock_guard lock(mutex_);
-    threads.swap(new_threads_);
-    names = names_;  // small; events refer to them by id
-  }
-  std::lock_guard file_lock(file_mutex_);
-  if (file_ == nullptr) return;
-  auto write = [&](const nlohmann::json& json) {
-    if (!first_event_) std::fputs(",\n", file_);
-    first_event_ = false;
-    std::fputs(json.dump().c_str(), file_);
-  };
-  for (const auto& [tid, name] : threads) {
-    write({{"ph", "M"}, {"pid", 1}, {"tid", tid}, {"name", "thread_name"}, {"args", {{"name", name}}}});
-  }
+void TraceWriter::FormatEvents(const ThreadBuffer& buffer, size_t head, size_t count, std::string& out) {
+  auto out_it = std::back_inserter(out);
   auto us = [&](int64_t ns) { return static_cast<double>(ns - origin_ns_) / 1000.0; };
-  for (const Event& event : events) {
-    nlohmann::json json = {{"ph", std::string(1, event.phase)}, {"pid", 1}, {"tid", event.tid}, {"ts", us(event.ns)}};
-    const std::string name = event.name >= 0 && event.name < static_cast<int>(names.size()) ? names[event.name] : "";
+  auto escaped = [&](int name) -> const std::string& {
+    static const std::string kNone = "\"\"";
+    return name >= 0 && name < static_cast<int>(flushed_escaped_names_.size()) ? flushed_escaped_names_[name] : kNone;
+  };
+  // Written with fmt rather than one nlohmann::json object per event: a traced run makes
+  // millions of events and the writer must keep up on a spare core. Names are escaped once.
+  for (size_t i = 0; i < count; ++i) {
+    const Event& event = buffer.spare[(head + i) % buffer.spare.size()];
+    if (!first_event_) out += ",\n";
+    first_event_ = false;
     switch (event.phase) {
       case 'X':
-        json["name"] = event.call == Call::kProcess ? name : name + " " + CallName(event.call);
-        json["cat"] = CallName(event.call);
-        json["dur"] = static_cast<double>(event.dur_ns) / 1000.0;
-        json["args"] = {{"node", name}, {"call", CallName(event.call)}};
-        if (event.call == Call::kProcess) json["args"]["timestamp"] = event.value;
+        if (event.call == Call::kProcess) {
+          fmt::format_to(out_it,
+                         R"({{"ph":"X","pid":1,"tid":{},"ts":{:.3f},"dur":{:.3f},"name":{},"cat":"Process",)"
+                         R"("args":{{"node":{},"call":"Process","timestamp":{}}}}})",
+                         buffer.tid, us(event.ns), event.dur_ns / 1000.0, escaped(event.name), escaped(event.name),
+                         event.value);
+        } else {
+          const std::string node =
+              event.name >= 0 && event.name < static_cast<int>(flushed_names_.size()) ? flushed_names_[event.name] : "";
+          fmt::format_to(out_it,
+                         R"({{"ph":"X","pid":1,"tid":{},"ts":{:.3f},"dur":{:.3f},"name":{},"cat":"{}",)"
+                         R"("args":{{"node":{},"call":"{}"}}}})",
+                         buffer.tid, us(event.ns), event.dur_ns / 1000.0,
+                         JsonString(node + " " + CallName(event.call)), CallName(event.call), escaped(event.name),
+                         CallName(event.call));
+        }
         break;
       case 's':
       case 'f':
-        json["name"] = "packet";
-        json["cat"] = "packet";
-        json["id"] = fmt::format("0x{:x}", event.id);
-        if (event.phase == 'f') json["bp"] = "e";
+        fmt::format_to(out_it, R"({{"ph":"{}","pid":1,"tid":{},"ts":{:.3f},"name":"packet","cat":"packet",)"
+                               R"("id":"0x{:x}"{}}})",
+                       event.phase, buffer.tid, us(event.ns), event.id, event.phase == 'f' ? R"(,"bp":"e")" : "");
         break;
       case 'C':
-        json["name"] = name;
-        json["args"] = {{"depth", event.value}};
-        break;
-      case 'i':
-        json["name"] = event.text.substr(0, event.text.find(':'));
-        json["s"] = event.global ? "g" : "t";
-        json["args"] = {{"detail", event.text}};
+        fmt::format_to(out_it, R"({{"ph":"C","pid":1,"tid":{},"ts":{:.3f},"name":{},"args":{{"depth":{}}}}})",
+                       buffer.tid, us(event.ns), escaped(event.name), event.value);
         break;
       default:
         break;
     }
-    write(json);
   }
+}
+
+void TraceWriter::FlushAll() {
+  std::lock_guard file_lock(file_mutex_);
+  if (file_ == nullptr) return;
+  std::vector<ThreadBuffer*> buffers;
+  std::vector<std::pair<int, std::string>> threads;
+  std::vector<InstantEvent> instants;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, buffer] : threads_) buffers.push_back(buffer.get());
+    if (flushed_names_.size() != names_.size()) {
+      flushed_names_ = names_;
+      flushed_escaped_names_ = escaped_names_;
+    }
+    threads.swap(new_threads_);
+    instants.swap(instants_);
+  }
+  std::string out;
+  auto separate = [&] {
+    if (!first_event_) out += ",\n";
+    first_event_ = false;
+  };
+  for (const auto& [tid, name] : threads) {
+    separate();
+    fmt::format_to(std::back_inserter(out), R"({{"ph":"M","pid":1,"tid":{},"name":"thread_name","args":{{"name":{}}}}})",
+                   tid, JsonString(name));
+  }
+  for (ThreadBuffer* buffer : buffers) {
+    size_t head, count;
+    {
+      std::lock_guard lock(buffer->lock);
+      std::swap(buffer->ring, buffer->spare);
+      head = buffer->head;
+      count = buffer->count;
+      buffer->head = buffer->count = 0;
+    }
+    FormatEvents(*buffer, head, count, out);
+    std::fwrite(out.data(), 1, out.size(), file_);
+    out.clear();
+  }
+  for (const InstantEvent& instant : instants) {
+    separate();
+    fmt::format_to(std::back_inserter(out),
+                   R"({{"ph":"i","pid":1,"tid":{},"ts":{:.3f},"name":{},"s":"{}","args":{{"detail":{}}}}})",
+                   instant.tid, static_cast<double>(instant.ns - origin_ns_) / 1000.0,
+                   JsonString(instant.text.substr(0, instant.text.find(':'))), instant.global ? "g" : "t",
+                   JsonString(instant.text));
+  }
+  std::fwrite(out.data(), 1, out.size(), file_);
   std::fflush(file_);
 }
 
 Status TraceWriter::Finish() {
   {
     std::lock_guard lock(mutex_);
-    if (stop_ && !flusher_.joinable()) return OkStatus();
-    stop_ = true;
-    wake_.notify_one();
+    if (finished_) return OkStatus();
+    finished_ = true;
+    stop_.store(true);
   }
+  wake_.notify_one();
   if (flusher_.joinable()) flusher_.join();
-  std::vector<Event> rest;
-  {
-    std::lock_guard lock(mutex_);
-    for (; count_ > 0; --count_, head_ = (head_ + 1) % ring_.size()) rest.push_back(std::move(ring_[head_]));
-  }
-  WriteEvents(rest);
+  FlushAll();
   std::lock_guard file_lock(file_mutex_);
   if (file_ == nullptr) return OkStatus();
-  const nlohmann::json other = {{"overwritten_events", overwritten_}, {"buffer_events", options_.buffer_events}};
+  uint64_t overwritten = instants_overwritten_;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, buffer] : threads_) overwritten += buffer->overwritten;
+  }
+  const nlohmann::json other = {{"overwritten_events", overwritten}, {"buffer_events", options_.buffer_events}};
   std::fprintf(file_, "\n],\"otherData\":%s}\n", other.dump().c_str());
   const bool failed = std::ferror(file_) != 0;
   std::fclose(file_);

@@ -3,14 +3,19 @@
 // from a packet's producer to its consumer, queue-depth counters and instant
 // events (drops, throttling, stalls).
 //
-// Events go into a bounded ring buffer that a writer thread flushes to the file
-// every flush interval (and when half full); when the producers outrun it the
-// oldest unflushed events are overwritten and counted in the file's otherData.
+// Recording must cost little next to a pass-through hop (~0.1 µs), so each
+// thread appends plain events to its own bounded ring under its own, normally
+// uncontended, spin lock; a writer thread swaps each ring for an empty one every
+// flush interval (and when a ring is half full) and formats the events outside
+// any lock. When a thread outruns the writer its oldest unflushed events are
+// overwritten and counted in the file's otherData.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,13 +23,14 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/spin_lock.h"
 #include "core/status.h"
 
 namespace edgepipe {
 
 struct TraceOptions {
   std::string path;
-  size_t buffer_events = 1 << 16;
+  size_t buffer_events = 1 << 16;  // per recording thread
   int flush_interval_ms = 250;
 };
 
@@ -51,24 +57,34 @@ class TraceWriter {
   const std::string& path() const { return options_.path; }
 
  private:
+  // Trivially copyable, so that a ring swap and a record are a few stores.
   struct Event {
-    char phase = 0;  // X, s, f, C, i
+    char phase = 0;  // X, s, f, C
     Call call = Call::kProcess;
-    int tid = 0;
-    int name = -1;
+    bool global = false;
+    int name = -1;      // names_ index
     int64_t ns = 0;
     int64_t dur_ns = 0;
     int64_t value = 0;  // packet timestamp (X) or counter value (C)
     uint64_t id = 0;    // flow id
-    bool global = false;
-    std::string text;   // instant events
+  };
+  // One per recording thread, owned by the writer.
+  struct ThreadBuffer {
+    SpinLock lock;  // the recording thread vs the writer's swap
+    std::vector<Event> ring;
+    size_t head = 0, count = 0;
+    uint64_t overwritten = 0;
+    std::vector<Event> spare;  // the writer's side of the swap (file_mutex_)
+    int tid = 0;
   };
 
   TraceWriter(TraceOptions options, const Clock* clock, std::FILE* file);
-  void Record(Event event);
-  int ThreadId();
+  void Record(const Event& event);
+  ThreadBuffer& ThisThreadBuffer();
   void FlushLoop();
-  void WriteEvents(std::vector<Event>& events);
+  // Swaps every thread's ring out and writes it; one flush at a time.
+  void FlushAll();
+  void FormatEvents(const ThreadBuffer& buffer, size_t head, size_t count, std::string& out);
 
   const TraceOptions options_;
   const Clock* clock_;
@@ -76,17 +92,27 @@ class TraceWriter {
   const uint64_t serial_;
   std::FILE* file_;
 
-  std::mutex mutex_;  // guards the ring, names, thread names
+  std::mutex mutex_;  // guards names, instants and the thread registry
   std::condition_variable wake_;
-  std::vector<Event> ring_;
-  size_t head_ = 0, count_ = 0;
-  uint64_t overwritten_ = 0;
   std::vector<std::string> names_;
-  std::vector<std::pair<int, std::string>> new_threads_;
+  std::vector<std::string> escaped_names_;  // as JSON strings, quotes included
+  // Instant events (drops, throttling, stalls) are rare and carry text: one bounded list.
+  struct InstantEvent {
+    int tid = 0;
+    int64_t ns = 0;
+    bool global = false;
+    std::string text;
+  };
+  std::vector<InstantEvent> instants_;
+  uint64_t instants_overwritten_ = 0;
+  std::map<std::thread::id, std::unique_ptr<ThreadBuffer>> threads_;
+  std::vector<std::pair<int, std::string>> new_threads_;  // named in the next flush
   int next_tid_ = 1;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
+  bool finished_ = false;
   bool first_event_ = true;
-  std::mutex file_mutex_;  // one flush at a time
+  std::mutex file_mutex_;  // one flush at a time; guards the copies below
+  std::vector<std::string> flushed_names_, flushed_escaped_names_;  // names_ as of the last flush
   std::thread flusher_;
 };
 

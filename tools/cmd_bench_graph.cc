@@ -21,6 +21,8 @@ struct BenchGraphOptions {
   int threads = 1;
   bool executor_per_node = false;
   int max_queue_size = 100;
+  bool statistics = false;  // time every Process call, as `edgepipe run --stats` does
+  std::string trace_path;   // write a Chrome trace of the timed run, as `edgepipe run --trace`
 };
 
 // Resident set size now, in KiB (from /proc; 0 where unavailable).
@@ -62,6 +64,9 @@ Result<nlohmann::json> RunBenchGraph(const BenchGraphOptions& options) {
   EP_ASSIGN_OR_RETURN(GraphConfig config, ParseGraphConfig(ChainConfig(options), "bench-graph"));
   Graph graph;
   EP_RETURN_IF_ERROR(graph.Initialize(config));
+  graph.EnableStatistics(options.statistics);
+  // Each run rewrites the trace file, so the file left is the timed run's.
+  if (!options.trace_path.empty()) graph.EnableTrace(TraceOptions{options.trace_path});
   // A short warm-up run starts threads and faults in memory.
   EP_RETURN_IF_ERROR(graph.Run({{"packets", MakePacket<int64_t>(std::min<int64_t>(options.packets, 10000))}}));
   const long rss_before_kb = CurrentRssKb();
@@ -83,6 +88,8 @@ Result<nlohmann::json> RunBenchGraph(const BenchGraphOptions& options) {
       {"packets", options.packets},
       {"threads", options.threads},
       {"executor_per_node", options.executor_per_node},
+      {"statistics", options.statistics},
+      {"trace", options.trace_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.trace_path)},
       {"seconds", seconds},
       {"packets_per_second", static_cast<double>(options.packets) / seconds},
       {"us_per_hop", seconds * 1e6 / (static_cast<double>(options.packets) * std::max(1, options.nodes))},
@@ -105,6 +112,9 @@ void AddBenchGraphCommand(CLI::App& app) {
   command->add_option("--threads", options->threads, "threads of the default executor")->check(CLI::Range(1, 256));
   command->add_flag("--executor-per-node", options->executor_per_node, "give every node its own one-thread executor");
   command->add_option("--max-queue-size", options->max_queue_size, "input queue limit")->check(CLI::Range(1, 1 << 20));
+  command->add_flag("--stats", options->statistics, "time every Process call (the cost of `edgepipe run --stats`)");
+  command->add_option("--trace", options->trace_path,
+                      "write a Chrome trace of the timed run to FILE (the cost of `edgepipe run --trace`)");
   command->callback([options] {
     auto result = RunBenchGraph(*options);
     if (!result.ok()) {

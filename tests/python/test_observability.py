@@ -1,5 +1,7 @@
 """Seeing inside a running graph from Python: statistics while it runs, a trace file, stall diagnostics."""
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -63,3 +65,31 @@ def test_a_stalled_graph_fails_naming_the_node_and_the_stream():
     message = str(error.value)
     assert 'node "gate"' in message
     assert 'waits for input ALLOW (stream "allow") to pass timestamp 3' in message
+
+
+CLI = os.path.join(os.environ.get("EDGEPIPE_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build")),
+                   "bin", "edgepipe")
+
+# The cloner's data input is its own output fed back: after the last tick nothing can ever
+# close that loop, so the graph is not done and makes no progress.
+STALLING_LOOP = """
+node { calculator: "CountingSourceCalculator" name: "ticks" output_stream: "ticks"
+       options { [edgepipe.CountingSourceCalculatorOptions.ext] { num_packets: 5 } } }
+node { calculator: "PacketClonerCalculator" name: "cloner" input_stream: "loop" input_stream: "TICK:ticks"
+       output_stream: "cloned" input_stream_info { tag_index: ":0" back_edge: true } }
+node { calculator: "PassThroughCalculator" name: "echo" input_stream: "cloned" output_stream: "loop" }
+"""
+
+
+def test_cli_stall_timeout_reports_the_waiting_nodes_instead_of_hanging(tmp_path):
+    graph = tmp_path / "stall.pbtxt"
+    graph.write_text(STALLING_LOOP)
+    trace = tmp_path / "trace.json"
+    run = subprocess.run([CLI, "run", str(graph), "--stall-timeout", "0.3", "--trace", str(trace)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    assert "made no progress" in run.stderr and "stall timeout 300 ms" in run.stderr, run.stderr
+    assert 'node "cloner" (PacketClonerCalculator, ' in run.stderr, run.stderr
+    assert 'stream "loop"' in run.stderr and 'node "echo"' in run.stderr, run.stderr
+    stalls = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "i" and e["name"] == "stall"]
+    assert stalls and 'node \\"cloner\\"' in json.dumps(stalls[0]["args"]["detail"]), stalls
