@@ -162,7 +162,7 @@ def check_model(model, args, work):
             path.write_bytes(value.tobytes())
             input_files.append(str(path))
         ref.invoke()
-        command = (shlex.split(args.runner) + [args.edgepipe, "infer", str(model), "--json", "--top", "0",
+        command = (shlex.split(args.runner) + [args.edgepipe, "infer", str(model), "--json",
                    "--threads", str(args.threads), "--output-raw", str(trial_dir / "out"), "--input-raw"]
                    + input_files)
         run = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
