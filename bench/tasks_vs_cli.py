@@ -43,17 +43,20 @@ DETECTION_NODES = {"ImageToTensorCalculator", "InferenceCalculator", "TensorsToD
 
 
 def cli_run(frames):
-    """(wall seconds, {calculator: mean µs per call}) of one `edgepipe run`."""
+    """(wall seconds, {calculator: median µs per call}) of one `edgepipe run` (--stats' p50_us column)."""
     start = time.perf_counter()
     result = subprocess.run([CLI, "run", os.path.join(ROOT, "graphs", "face_detection_video.pbtxt"), "--input", VIDEO,
                              "--max-frames", str(frames), "--side", f"model_path={MODEL}", "--stats", "--quiet"],
                             check=True, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - start
     means = {}
+    columns = None
     for line in result.stderr.splitlines():
-        match = re.match(r"\S+\s+(\S+Calculator)\s+(\d+)\s+(\d+)\s+([\d.]+)", line)
-        if match:
-            means[match.group(1)] = means.get(match.group(1), 0.0) + float(match.group(4))
+        fields = line.split()
+        if fields[:2] == ["node", "calculator"]:
+            columns = fields
+        elif columns and len(fields) == len(columns) and re.fullmatch(r"\S+Calculator", fields[1]):
+            means[fields[1]] = means.get(fields[1], 0.0) + float(fields[columns.index("p50_us")])
     return wall, means
 
 
@@ -125,7 +128,7 @@ def main():
     med = statistics.median
     print(f"frames: {len(frames)} of {VIDEO}, {args.repeats} repeats, medians")
     print(f"CLI  edgepipe run: {med(cli_per_frame):8.1f} us/frame wall (decode overlapped), "
-          f"detection nodes {med(cli_nodes):8.1f} us/frame")
+          f"detection nodes {med(cli_nodes):8.1f} us/frame (sum of p50s)")
     print(f"task detect_for_video: {med(task_wall):8.1f} us/frame wall, detection nodes {med(task_nodes):8.1f} us/frame")
     print(f"graph add+wait_until_idle: {med(graph_wall):8.1f} us/frame wall, nodes {med(graph_nodes):8.1f} us/frame")
     print(f"task API, wall - node work: {med(overheads):6.1f} us/frame (min {min(overheads):.1f}, max {max(overheads):.1f})")

@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -98,11 +99,19 @@ std::string AdaptGraphConfig(const std::string& path, const std::vector<std::str
         RaiseError(StatusCode::kInvalidArgument,
                    fmt::format("{}: node {} has no options to override with \"{}\"", path, key, text));
       }
-      if (!protobuf::TextFormat::MergeFromString(text, message)) {
+      std::unique_ptr<protobuf::Message> given(message->New());
+      if (!protobuf::TextFormat::ParseFromString(text, given.get())) {
         RaiseError(StatusCode::kInvalidArgument,
                    fmt::format("{}: \"{}\" is not valid text for {}'s {}", path, text, key,
                                message->GetDescriptor()->full_name()));
       }
+      // A list given replaces the node's (merging would append to it, e.g. to allow_labels).
+      std::vector<const protobuf::FieldDescriptor*> given_fields;
+      given->GetReflection()->ListFields(*given, &given_fields);
+      for (const protobuf::FieldDescriptor* field : given_fields) {
+        if (field->is_repeated()) message->GetReflection()->ClearField(message, field);
+      }
+      message->MergeFrom(*given);
       overridden.insert(key);
     }
     if (!base_dir.empty()) {
@@ -131,6 +140,7 @@ void BindGraphConfigTools(py::module_& m) {
 inputs_from: calculators (e.g. VideoFileSourceCalculator) whose nodes are
 removed, their output streams becoming graph input streams. drop: calculators
 whose nodes are removed (sinks). options: {calculator or node name: text
-format merged into that node's options}. base_dir: relative *_path options
+format merged into that node's options; a repeated field given replaces the
+node's list}. base_dir: relative *_path options
 are resolved against it when the file exists there.)doc");
 }

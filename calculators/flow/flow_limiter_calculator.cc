@@ -24,6 +24,7 @@
 //     input_stream_info { tag_index: "FINISHED" back_edge: true }
 //     output_stream: "throttled_frames"
 //   }
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <limits>
@@ -122,8 +123,12 @@ class FlowLimiterCalculator : public CalculatorBase {
       return OkStatus();
     }
 
-    // 5. Nothing below the oldest queued frame (or above the last input) will be sent.
-    const Timestamp bound = queue_.empty() ? last_input_.NextAllowedInStream() : queue_.front().timestamp();
+    // 5. Nothing below the oldest queued frame (or below the input's bound) will be sent.
+    //    The input's bound counts too: when the frames are thinned upstream, the nodes
+    //    joining the slow part's output with every frame (a tracker) learn at once that
+    //    no result comes for a frame that was never offered, instead of at the next one.
+    Timestamp bound = queue_.empty() ? std::max(last_input_.NextAllowedInStream(), input.NextTimestampBound())
+                                     : queue_.front().timestamp();
     if (last_input_ != Timestamp::Unstarted() && bound > sent_bound_) {
       EP_RETURN_IF_ERROR(output.SetNextTimestampBound(bound));
       if (has_allow_) EP_RETURN_IF_ERROR(cc->Outputs().Tag("ALLOW").SetNextTimestampBound(bound));

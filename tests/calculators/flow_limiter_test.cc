@@ -309,9 +309,60 @@ TEST(PacketThinnerTest, SyncKeepsFirstPacketOfEachGridCell) {
   EXPECT_THAT(*out, ElementsAre(TV{0, 0}, TV{300000, 3}, TV{500000, 5}, TV{800000, 8}, TV{1000000, 10}));
 }
 
+// Joins every frame with the slow part's result when there is one (as the tracker
+// joins frames with detections): outputs 1 with a result, 0 without.
+class JoinForTestCalculator : public CalculatorBase {
+ public:
+  static Status GetContract(CalculatorContract* cc) {
+    cc->AddInput("FRAME", TypeId::Any());
+    cc->AddInput("RESULT", TypeId::Any()).Optional();
+    cc->Output<int>("").Doc("1 with a result at this timestamp, 0 without");
+    cc->SetTimestampOffset(0);
+    return OkStatus();
+  }
+  Status Process(CalculatorContext* cc) override {
+    return cc->Outputs().Index(0).Add(cc->Inputs().Tag("RESULT").IsEmpty() ? 0 : 1, cc->InputTimestamp());
+  }
+};
+
+// Frames thinned before the limiter never reach it, but its output bound moves
+// past them: a node joining every frame with the slow part's output handles each
+// frame when it arrives, not when the next thinned frame's result comes back.
+TEST(FlowLimiterTest, ForwardsTheBoundOfFramesThinnedBeforeIt) {
+  auto config = ParseGraphConfig(R"(
+    input_stream: "in"
+    output_stream: "joined"
+    node { calculator: "PacketThinnerCalculator" input_stream: "in" output_stream: "thinned"
+           options { [edgepipe.PacketThinnerCalculatorOptions.ext] { period_us: 300000 sync: true } } }
+    node { calculator: "FlowLimiterCalculator" input_stream: "thinned" input_stream: "FINISHED:result"
+           input_stream_info { tag_index: "FINISHED" back_edge: true } output_stream: "limited" }
+    node { calculator: "PassThroughCalculator" input_stream: "limited" output_stream: "result" }
+    node { calculator: "JoinForTestCalculator" input_stream: "FRAME:in" input_stream: "RESULT:result"
+           output_stream: "joined" }
+  )", "thinned limiter graph");
+  ASSERT_TRUE(config.ok()) << config.status();
+  Graph graph;
+  ASSERT_TRUE(graph.Initialize(*config).ok());
+  std::vector<TV> joined;
+  ASSERT_TRUE(graph.ObserveOutputStream("joined", [&joined](const Packet& packet) {
+    joined.push_back({packet.timestamp().Value(), *packet.Get<int>().value()});
+    return OkStatus();
+  }).ok());
+  ASSERT_TRUE(graph.StartRun().ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(graph.AddPacketToInputStream("in", MakePacket<int>(i).At(Timestamp(int64_t{i} * 100000))).ok());
+    ASSERT_TRUE(graph.WaitUntilIdle().ok());
+    ASSERT_EQ(joined.size(), static_cast<size_t>(i + 1)) << "frame " << i << " waits for a later frame";
+  }
+  ASSERT_TRUE(graph.CloseAllInputStreams().ok());
+  ASSERT_TRUE(graph.WaitUntilDone().ok());
+  EXPECT_THAT(joined, ElementsAre(TV{0, 1}, TV{100000, 0}, TV{200000, 0}, TV{300000, 1}, TV{400000, 0}));
+}
+
 }  // namespace
 
 EDGEPIPE_REGISTER_CALCULATOR(InFlightProbeForTestCalculator);
 EDGEPIPE_REGISTER_CALCULATOR(SlowForTestCalculator);
+EDGEPIPE_REGISTER_CALCULATOR(JoinForTestCalculator);
 
 }  // namespace edgepipe

@@ -30,14 +30,15 @@ if not (MEDIA / "Megamind.avi").is_file():
 pytest.importorskip("edgepipe", reason="build the _edgepipe module and set PYTHONPATH")
 
 
-def run_example(name, *args, cwd):
-    """Runs examples/python/NAME from `cwd` with this interpreter's PYTHONPATH (absolute)."""
+def run_example(name, *args, cwd, expect_status=0):
+    """Runs examples/python/NAME from `cwd` with this interpreter's PYTHONPATH (absolute); its stdout lines,
+    or, when it is expected to fail, the finished process."""
     path = os.pathsep.join(str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     env = dict(os.environ, PYTHONPATH=path, EDGEPIPE_SHARED_DIR=str(SHARED))
     result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env, capture_output=True,
                             text=True, timeout=TIMEOUT_S)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()
+    assert result.returncode == expect_status, result.stderr
+    return result.stdout.splitlines() if expect_status == 0 else result
 
 
 def cli_face_counts(tmp_path, frames):
@@ -61,9 +62,17 @@ def test_face_detection_video_prints_the_graphs_results(tmp_dir):
     assert lines[-1] == f"30 frames, {sum(counts)} faces"
 
 
-def test_live_camera_falls_back_to_the_video_behind_a_flow_limiter(tmp_dir):
-    lines = run_example("live_camera.py", "--camera", "97", "--max-frames", "60", "--speed", "4", cwd=tmp_dir)
-    assert lines[0].startswith("no camera 97")
+def test_live_camera_without_a_camera_fails_naming_the_video_fallback(tmp_dir):
+    assert not Path("/dev/video97").exists()
+    result = run_example("live_camera.py", "--camera", "97", cwd=tmp_dir, expect_status=2)
+    assert "no camera 97" in result.stderr and "--video" in result.stderr
+    assert result.stdout == ""
+
+
+def test_live_camera_sends_a_video_as_a_camera_behind_a_flow_limiter(tmp_dir):
+    lines = run_example("live_camera.py", "--video", str(MEDIA / "Megamind.avi"), "--max-frames", "60", "--speed", "4",
+                        cwd=tmp_dir)
+    assert lines[0].startswith("sending ")
     sent, processed, dropped = map(int, re.match(r"(\d+) frames sent, (\d+) processed, (\d+) dropped",
                                                  lines[-1]).groups())
     assert sent == 60 and processed + dropped == sent and processed >= 1
@@ -79,3 +88,17 @@ def test_python_calculator_filters_detections(tmp_dir):
     assert all(kept <= found for found, kept in per_frame)
     assert 0 < sum(kept for _, kept in per_frame)
     assert output.stat().st_size > 0
+
+
+def test_track_objects_prints_the_graphs_track_ids(tmp_dir):
+    lines = run_example("track_objects.py", "--max-frames", "30", cwd=tmp_dir)
+    json_path = tmp_dir / "tracks.jsonl"
+    subprocess.run([str(CLI), "run", str(ROOT / "graphs" / "object_detection_tracking.pbtxt"), "--input",
+                    str(MEDIA / "vtest.avi"), "--max-frames", "30", "--side", f"json_path={json_path}"],
+                   check=True, cwd=ROOT, capture_output=True, timeout=TIMEOUT_S)
+    expected = [json.loads(line) for line in json_path.read_text().splitlines()]
+    printed = [[int(i) for i in re.findall(r"#(\d+)=", line)] for line in lines[:-1]]
+    assert printed == [[t["track_id"] for t in line["tracks"]] for line in expected]
+    assert [" detector:" in line for line in lines[:-1]] == ["detections" in line for line in expected]
+    ids = {i for frame in printed for i in frame}
+    assert lines[-1].startswith(f"30 frames, {len(ids)} track IDs") and ids

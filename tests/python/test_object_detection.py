@@ -5,6 +5,8 @@
     frames (LSTM state fed back through PreviousLoopbackCalculator, as LiteRT's
     state is fed back by hand) and ssd_mobilenet_v1_coco_quant on
     kite_and_cold.jpg — same count, classes, labels, scores and boxes;
+  * tasks.ObjectDetector = `edgepipe run graphs/object_detection.pbtxt` on
+    kite_and_cold.jpg, and = LiteRT on it and the traffic frames (300x300);
   * `edgepipe mot-eval` = py-motmetrics' golden values for the TUD-Campus and
     TUD-Stadtmitte files bundled with motmetrics (its own test pins them).
 
@@ -134,6 +136,59 @@ def test_ssd_mobilenet_detections_on_kite_match_litert():
     assert_same_detections(ours, *result, labels=labels, where="kite_and_cold.jpg")
     confident = {d["label"] for d in ours if d["score"] >= 0.5}
     assert {"person", "kite"} <= confident, confident
+
+
+def litert_detections(model, image):
+    """LiteRT's TFLite_Detection_PostProcess outputs (boxes, classes, scores, count) for one RGB image."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="pip install ai-edge-litert")
+    ref = litert.Interpreter(model_path=str(model), num_threads=1)
+    ref.allocate_tensors()
+    ref.set_tensor(ref.get_input_details()[0]["index"], image[None])
+    ref.invoke()
+    return [ref.get_tensor(d["index"]) for d in ref.get_output_details()]
+
+
+def test_object_detector_task_equals_the_cpp_graph_and_litert(tmp_path):
+    """tasks.ObjectDetector (graphs/object_detection.pbtxt): on kite_and_cold.jpg the detections
+    `edgepipe run` writes for that graph; on 300x300 images (no resize in the graph) LiteRT's."""
+    require_shared()
+    edgepipe = pytest.importorskip("edgepipe", reason="build the _edgepipe module and set PYTHONPATH")
+    from edgepipe import tasks
+
+    model = MODELS / "zoo" / "ssd_mobilenet_v1_coco_quant.tflite"
+    labels = (MODELS / "coco_labels.txt").read_text().splitlines()
+    kite = MEDIA / "kite_and_cold.jpg"
+    json_path = tmp_path / "kite.jsonl"
+    subprocess.run([str(CLI), "run", str(REPO / "graphs" / "object_detection.pbtxt"), "--input", str(kite),
+                    "--side", f"json_path={json_path}"], check=True, cwd=REPO, capture_output=True, timeout=120)
+    (line,) = [json.loads(text) for text in json_path.read_text().splitlines()]
+    options = tasks.ObjectDetectorOptions(base_options=tasks.BaseOptions(model_asset_path=str(model)),
+                                          labels_path=str(MODELS / "coco_labels.txt"))
+    with tasks.ObjectDetector.create_from_options(options) as detector:
+        (frame, _), = edgepipe.video.read_video(str(kite))  # the pixels `edgepipe run` decodes
+        height, width = frame.shape[:2]
+        got = [(d.categories[0].category_name, d.categories[0].score, d.bounding_box)
+               for d in detector.detect(frame).detections]
+        want = sorted(((d["label"], d["score"], tasks.BoundingBox(
+            round(d["xmin"] * width), round(d["ymin"] * height), round(d["width"] * width), round(d["height"] * height)))
+            for d in line["detections"]), key=lambda d: -d[1])
+        assert got == want and {"person", "kite"} <= {name for name, _, _ in got}
+
+        for name in ["kite_and_cold.jpg", "traffic_0001.bmp", "traffic_0002.bmp", "traffic_0003.bmp"]:
+            image = edgepipe.read_image_rgb(str(MEDIA / name), 300, 300)
+            ours = detector.detect(image).detections
+            boxes, classes, scores, count = litert_detections(model, image)
+            # The graph keeps min_score_thresh 0.5 (LiteRT's are sorted by score).
+            theirs = [k for k in range(int(count[0])) if scores[0, k] >= 0.5]
+            assert len(ours) == len(theirs) > 0, name
+            for d, k in zip(ours, theirs):
+                ymin, xmin, ymax, xmax = boxes[0, k] * 300
+                assert (d.categories[0].index, d.categories[0].category_name) == (int(classes[0, k]),
+                                                                                  labels[int(classes[0, k])]), name
+                assert d.categories[0].score == pytest.approx(float(scores[0, k]), abs=1e-6), name
+                box = d.bounding_box
+                np.testing.assert_allclose([box.origin_x, box.origin_y, box.width, box.height],
+                                           [xmin, ymin, xmax - xmin, ymax - ymin], atol=1.01, err_msg=name)
 
 
 # motmetrics' test_motchallenge_files pins these (idf1, recall, precision, FP, misses, switches, MOTA).

@@ -51,6 +51,21 @@ python3 -m venv "$SCRATCH/venv"
 "$SCRATCH/venv/bin/pip" show edgepipe >/dev/null || fail "pip show edgepipe"
 check_package "$SCRATCH/venv/bin/python" "pip install ."
 
+# Issue 13's check: each example of examples/python run from /tmp with the installed
+# package (tests/python/test_examples.py compares them with the CLI), and the
+# FaceDetector task's detections on Megamind.avi equal the C++ graph's.
+if [[ -x $ROOT/build/bin/edgepipe ]]; then
+  echo "test-pip: the examples and the FaceDetector task, from $SCRATCH, with the installed package"
+  "$SCRATCH/venv/bin/pip" install -q pytest || fail "pip install pytest"
+  (cd "$SCRATCH" && env -u PYTHONPATH EDGEPIPE_CLI="$ROOT/build/bin/edgepipe" EDGEPIPE_SHARED_DIR="$SHARED" \
+     EDGEPIPE_REQUIRE_SHARED=1 "$SCRATCH/venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$SCRATCH" \
+     "$ROOT/tests/python/test_examples.py" \
+     "$ROOT/tests/python/test_tasks.py::test_face_detector_equals_the_cpp_graph_on_megamind") \
+    || fail "the examples or the FaceDetector task with the installed package"
+else
+  echo "test-pip: examples not run: build the CLI (build/bin/edgepipe) to compare them with"
+fi
+
 echo "test-pip: pip wheel ."
 "$SCRATCH/venv/bin/pip" wheel -q --no-deps -w "$SCRATCH/wheels" "$ROOT" || fail "pip wheel ."
 wheel=$(ls "$SCRATCH"/wheels/edgepipe-*.whl 2>/dev/null | head -1)

@@ -11,7 +11,9 @@ Options and results have MediaPipe Tasks' names, fields and defaults
 replaced by frames from Python, its file outputs dropped) in the running mode
 asked for: IMAGE (detect), VIDEO (detect_for_video) or LIVE_STREAM
 (detect_async with result_callback; frames arriving while one is in flight are
-dropped, as MediaPipe's are). `vision` is an alias, for `from ... import vision`.
+dropped, as MediaPipe's are). ObjectTracker (detection + tracking with stable
+IDs, VIDEO and LIVE_STREAM only) has no MediaPipe counterpart. `vision` is an
+alias, for `from ... import vision`.
 """
 from edgepipe.tasks.components import (  # noqa: F401
     BaseOptions,
@@ -36,6 +38,12 @@ from edgepipe.tasks.hand_landmarker import HandLandmarker, HandLandmarkerOptions
 from edgepipe.tasks.image_classifier import ImageClassifier, ImageClassifierOptions  # noqa: F401
 from edgepipe.tasks.image_segmenter import ImageSegmenter, ImageSegmenterOptions  # noqa: F401
 from edgepipe.tasks.object_detector import ObjectDetector, ObjectDetectorOptions  # noqa: F401
+from edgepipe.tasks.object_tracker import (  # noqa: F401
+    ObjectTracker,
+    ObjectTrackerOptions,
+    ObjectTrackerResult,
+    TrackedDetection,
+)
 from edgepipe.tasks.pose_landmarker import PoseLandmarker, PoseLandmarkerOptions  # noqa: F401
 
 import sys as _sys

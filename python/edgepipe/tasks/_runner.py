@@ -18,7 +18,8 @@ from edgepipe.tasks.components import RunningMode, as_array
 # The nodes of a ready graph the tasks do not use: the file source (frames come
 # from Python instead) and the outputs to files and windows.
 _SOURCES = ["VideoFileSourceCalculator"]
-_SINKS = ["AnnotationOverlayCalculator", "VideoWriterCalculator", "JsonLinesWriterCalculator", "WindowSinkCalculator"]
+_SINKS = ["AnnotationOverlayCalculator", "VideoWriterCalculator", "JsonLinesWriterCalculator", "WindowSinkCalculator",
+          "MotTracksWriterCalculator"]
 _INPUT = "frames"
 
 
