@@ -37,6 +37,8 @@ FASHION = "/usr/share/datasets/fashion-mnist"
 SHARED = os.path.join(ROOT, "..", "shared")
 MODES = ["float", "dynamic", "fp16", "int8", "full-int8"]
 CALIBRATION = 200
+EXTRA = ["--equalize", "--calibrator", "mse"]  # landmark and segmentation models
+REFUSED = {}  # file -> why edgepipe's engine does not load it
 
 
 def ensure_tensorflow():
@@ -204,16 +206,23 @@ def accuracy(path, test):
 
 
 def latency(path, threads, runs, x):
-    """Mean ms per invoke: (edgepipe engine, LiteRT)."""
+    """Mean ms per invoke: (edgepipe engine, LiteRT); None where the engine refuses the file."""
     import edgepipe
-    ours = edgepipe.Interpreter(path, num_threads=threads)
     theirs = litert(path, threads)
     detail = theirs.get_input_details()[0]
     value = quantized_input(x[None], detail)
-    ours.set_input(0, value)
     theirs.set_tensor(detail["index"], value)
+    try:
+        ours = edgepipe.Interpreter(path, num_threads=threads)
+        ours.set_input(0, value)
+    except edgepipe.Error as error:
+        REFUSED[os.path.basename(path)] = str(error).split(": ", 1)[-1]
+        ours = None
     out = []
-    for invoke in (ours.invoke, theirs.invoke):
+    for invoke in (ours.invoke if ours else None, theirs.invoke):
+        if invoke is None:
+            out.append(None)
+            continue
         for _ in range(max(runs // 10, 5)):
             invoke()
         start = time.perf_counter()
@@ -244,9 +253,12 @@ def fashion_table(args, out):
         acc = accuracy(path, test)
         (e1, l1), (e2, l2) = latency(path, 1, args.runs, test[0][0]), latency(path, 2, args.runs, test[0][0])
         results[(mode, who)] = (acc, seconds)
-        print(f"| {mode} | {who} | {os.path.getsize(path) / 1024:.1f} | {acc:.2f} | {e1:.3f} | {e2:.3f} | "
-              f"{l1:.3f} | {l2:.3f} | {'—' if seconds is None else f'{seconds:.2f}'} |", flush=True)
+        ms = ["n/a" if v is None else f"{v:.3f}" for v in (e1, e2, l1, l2)]
+        print(f"| {mode} | {who} | {os.path.getsize(path) / 1024:.1f} | {acc:.2f} | {' | '.join(ms)} | "
+              f"{'—' if seconds is None else f'{seconds:.2f}'} |", flush=True)
     print()
+    for name, why in REFUSED.items():
+        print(f"n/a: edgepipe's engine refuses {name}: {why}")
     ok = True
     for mode in ("int8", "full-int8"):
         ours, ours_s = results[(mode, "edgepipe quantize")]
@@ -254,7 +266,7 @@ def fashion_table(args, out):
             if (mode, who) not in results:
                 continue
             acc, secs = results[(mode, who)]
-            good = abs(ours - acc) <= 0.5 and ours_s < secs
+            good = ours >= acc - 0.5 and ours_s < secs  # at most 0.5 points below, and faster
             ok &= good
             print(f"{mode}: edgepipe {ours:.2f} % in {ours_s:.2f} s vs {who} {acc:.2f} % in {secs:.2f} s:",
                   "PASS" if good else "FAIL")
@@ -296,6 +308,25 @@ def letterboxed(frame, side):
     return rgb.astype(np.float32)
 
 
+def head_ops(path):
+    """Output tensor names of the ops that feed the model's outputs through RESHAPE /
+    CONCATENATION, up to and including the convs producing them (an SSD head)."""
+    from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_path=path)
+    names = {t["index"]: t["name"] for t in it.get_tensor_details()}
+    producer = {o: op for op in it._get_ops_details() for o in op["outputs"]}
+    todo = [d["index"] for d in it.get_output_details()]
+    skip = []
+    while todo:
+        op = producer.get(todo.pop())
+        if op is None:
+            continue
+        skip.append(names[op["outputs"][0]])
+        if op["op_name"] in ("RESHAPE", "CONCATENATION"):
+            todo += [t for t in op["inputs"] if t in producer and producer[t]["op_name"] != "DEQUANTIZE"]
+    return skip
+
+
 def mediapipe_part(out):
     import numpy as np
     video = os.path.join(SHARED, "media", "Megamind.avi")
@@ -318,8 +349,11 @@ def mediapipe_part(out):
             print(f"| {name} | missing in ../shared | | |")
             continue
         quantized = os.path.join(out, f"{name}_int8.tflite")
-        flags = ["--letterbox"] + (["--equalize", "--calibrator", "percentile", "--percentile", "99.9"]
-                                   if kind == "detection" else [])
+        flags = ["--letterbox"] + (EXTRA if kind != "detection" else [])
+        if kind == "detection":
+            # As bench/quantize_face_agreement.py: the score and box heads (their logits span
+            # -30000 ... +3 on dead anchors) stay float, the rest is equalized and MSE-calibrated.
+            flags += ["--equalize", "--calibrator", "mse", "--bias-correction", "--skip", *head_ops(path)]
         mean, std = (127.5, 127.5) if low < 0 else (0.0, 255.0)
         start = time.perf_counter()
         subprocess.run([CLI, "quantize", path, "-o", quantized, "--mode", "int8", "--calibration", source,
@@ -330,11 +364,18 @@ def mediapipe_part(out):
         inputs = [((letterboxed(f, side) - mean) / std)[None].astype(np.float32) for f in pictures]
         ref, got = run_outputs(path, inputs), run_outputs(quantized, inputs)
         if kind == "detection":
-            # Anchors scored above 0.5 (logit > 0) by either model, and how many both agree on.
-            scores = [(1 / (1 + np.exp(-np.clip(r[1], -100, 100))) > 0.5, 1 / (1 + np.exp(-np.clip(q[1], -100, 100))) > 0.5)
-                      for r, q in zip(ref, got)]
-            same = sum(bool(np.array_equal(a, b)) for a, b in scores)
-            text = f"same anchors above 0.5 on {same}/{len(scores)} frames"
+            # The float model's best anchor above 0.5 (or none) is the int8 model's too, and
+            # the logit error on the anchors the float model scores above -3.
+            same, errors = 0, []
+            for r, q in zip(ref, got):
+                fs, qs = r[1].reshape(-1), q[1].reshape(-1)
+                best_f = int(np.argmax(fs)) if fs.max() > 0 else -1
+                best_q = int(np.argmax(qs)) if qs.max() > 0 else -1
+                same += best_f == best_q or (best_f >= 0 and qs[best_f] > 0 and fs[best_q] > 0)
+                errors.append(np.abs(fs - qs)[fs > -3])
+            errors = np.concatenate(errors)
+            text = (f"best detection agrees on {same}/{len(ref)} frames; logit error mean {errors.mean():.3f} "
+                    f"on anchors scored above -3")
         elif kind == "landmarks":
             err = np.mean([np.abs(r[0] - q[0]).reshape(-1, 3)[:, :2].mean() for r, q in zip(ref, got)])
             text = f"landmark error {err:.2f} px (224 px input)"
