@@ -27,6 +27,11 @@ Status ConvertWeightsToFloat16(EditableModel& model, Report& report);
 // behind a DEQUANTIZE.
 Status QuantizeWeightsOnly(EditableModel& model, size_t min_elements, bool per_tensor, Report& report);
 
+// Cross-layer equalization (equalize.cc) of consecutive conv / depthwise / FC
+// pairs of the float model; per-channel ranges from `samples` (activations)
+// or, without samples, from the producer's weights. Returns the pairs rescaled.
+Result<int> EqualizeCrossLayer(EditableModel& model, const std::vector<Sample>& samples, int num_threads);
+
 // int8 and full-int8 modes, with the calibrated ranges of the float tensors.
 Status QuantizeActivations(EditableModel& model, const std::map<int, Range>& ranges, const QuantizeOptions& options,
                            Report& report);

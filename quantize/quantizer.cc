@@ -33,6 +33,10 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
   EP_ASSIGN_OR_RETURN(const int folded, FoldConstantDequantize(*normalized));
   const bool int8 = options.mode == Mode::kInt8 || options.mode == Mode::kFullInt8;
   const int fused = int8 ? FuseActivations(*normalized) : 0;
+  int equalized = 0;
+  if (int8 && options.equalize) {
+    EP_ASSIGN_OR_RETURN(equalized, EqualizeCrossLayer(*normalized, samples, options.calibration.num_threads));
+  }
   std::vector<uint8_t> plain = normalized->Finish();
 
   Report report;
@@ -65,6 +69,7 @@ Result<QuantizeOutput> Quantize(std::vector<uint8_t> float_model, const std::str
   out.report["float16_dequantize_folded"] = folded;
   out.report["activations_fused"] = fused;
   if (options.bias_correction) out.report["biases_corrected"] = corrected;
+  if (options.equalize) out.report["pairs_equalized"] = equalized;
   if (options.mode == Mode::kInt8 || options.mode == Mode::kFullInt8) {
     out.report["calibration"] = {{"calibrator", CalibratorName(options.calibration.calibrator)},
                                  {"samples", samples.size()}};

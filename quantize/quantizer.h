@@ -37,6 +37,7 @@ struct QuantizeOptions {
   // name of one of the op's output tensors.
   std::vector<std::string> skip;
   size_t dynamic_min_elements = 1024;
+  bool equalize = false;         // int8 modes: cross-layer equalization first (equalize.cc)
   bool bias_correction = false;  // int8 modes: empirical bias correction (bias_correction.cc)
   CalibrationOptions calibration;
 };

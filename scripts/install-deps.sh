@@ -16,9 +16,12 @@ APT_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base
   python3-matplotlib
   graphviz
+  dataset-fashion-mnist
 )
 # mediapipe: test-only peer (tests/python/test_mediapipe_zoo.py compares face_landmark_with_attention with its FaceMesh).
 # motmetrics: its bundled TUD-Campus/TUD-Stadtmitte files and golden values check `edgepipe mot-eval` (tests/python/test_object_detection.py).
+# dataset-fashion-mnist: bench/quantization_table.py trains on it (/usr/share/datasets/fashion-mnist); its
+# TensorFlow and litert-quantizer (bench/requirements-quantization.txt) it installs itself into build/bench-venv.
 PIP_PACKAGES=(numpy pytest pillow ai-edge-litert mediapipe==0.10.14 motmetrics)
 
 SUDO=""

@@ -1,7 +1,7 @@
 // `edgepipe quantize FLOAT.tflite -o OUT.tflite --mode dynamic|fp16|int8|full-int8
 //      [--calibration DIR|VIDEO|IMAGE] [--samples N] [--io int8|uint8] [--per-tensor]
 //      [--calibrator minmax|percentile|mse] [--skip OP_OR_TENSOR...] [--report FILE.json] [--compare]
-//      [--letterbox] [--mean M --std S]`:
+//      [--letterbox] [--equalize] [--bias-correction] [--mean M --std S]`:
 // post-training quantization of a float model (quantize/quantizer.h).
 // Calibration images are preprocessed as `infer` does: resized to the input's
 // H x W (after padding to its aspect ratio with --letterbox), RGB,
@@ -52,6 +52,7 @@ struct QuantizeCliOptions {
   unsigned seed = 1;
   bool letterbox = false;
   bool bias_correction = false;
+  bool equalize = false;
 };
 
 // The frame padded with black to the input's aspect ratio, centred (as the
@@ -68,8 +69,19 @@ cv::Mat Letterbox(const cv::Mat& frame, int height, int width) {
   return out;
 }
 
+// A picture of one colour (a video's black lead-in frame): no model sees such
+// input in use, and it can drive activations far past every real frame's
+// (BlazeFace's last block reaches 288 on Megamind.avi's black frame 0, 5 on
+// any other), which would set those tensors' int8 ranges.
+bool IsBlank(const cv::Mat& image) {
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(image.reshape(1), &lo, &hi);
+  return lo == hi;
+}
+
 // Up to `n` frames of the calibration source: a folder of images (sorted by
-// name), one image, or a video (frames spread evenly over its length).
+// name), one image, or a video (frames spread evenly over its length). Blank
+// frames are left out (IsBlank).
 Result<std::vector<cv::Mat>> ReadFrames(const std::string& path, size_t n) {
   std::vector<cv::Mat> frames;
   if (fs::is_directory(path)) {
@@ -80,7 +92,7 @@ Result<std::vector<cv::Mat>> ReadFrames(const std::string& path, size_t n) {
     for (const fs::path& f : files) {
       if (frames.size() >= n) break;
       cv::Mat image = cv::imread(f.string(), cv::IMREAD_COLOR);
-      if (!image.empty()) frames.push_back(std::move(image));
+      if (!image.empty() && !IsBlank(image)) frames.push_back(std::move(image));
     }
   } else if (cv::Mat image = cv::imread(path, cv::IMREAD_COLOR); !image.empty()) {
     frames.push_back(std::move(image));
@@ -90,14 +102,17 @@ Result<std::vector<cv::Mat>> ReadFrames(const std::string& path, size_t n) {
     const double count = video.get(cv::CAP_PROP_FRAME_COUNT);
     const size_t stride = count > static_cast<double>(n) ? static_cast<size_t>(count / static_cast<double>(n)) : 1;
     cv::Mat frame;
-    for (size_t i = 0; frames.size() < n && video.read(frame); ++i)
-      if (i % stride == 0) frames.push_back(frame.clone());
+    for (size_t i = 0, due = 0; frames.size() < n && video.read(frame); ++i) {
+      if (i < due || IsBlank(frame)) continue;  // a blank frame: the next one instead
+      frames.push_back(frame.clone());
+      due = i + stride;
+    }
   }
-  if (frames.empty()) return NotFoundError("no images could be read from '{}'", path);
+  if (frames.empty()) return NotFoundError("no images (other than blank ones) could be read from '{}'", path);
   return frames;
 }
 
-// One float sample per frame for each model input ([1, H, W, 3] inputs only).
+// One float sample per frame for each model input ([1, H, W, 3 or 1] inputs only).
 Result<std::vector<Sample>> MakeSamples(const engine::Model& model, const QuantizeCliOptions& o) {
   std::vector<cv::Mat> frames;
   if (!o.calibration.empty()) {
@@ -119,7 +134,7 @@ Result<std::vector<Sample>> MakeSamples(const engine::Model& model, const Quanti
       const engine::TensorInfo& info = model.tensors()[static_cast<size_t>(index)];
       engine::TensorView view = info.View();
       if (view.dtype != engine::DType::kFloat32 || !IsImageInput(view))
-        return UnimplementedError("input '{}' is {} {}; calibration fills float [1, H, W, 3] image inputs", info.name,
+        return UnimplementedError("input '{}' is {} {}; calibration fills float [1, H, W, 3 or 1] image inputs", info.name,
                                   engine::DTypeName(view.dtype), fmt::join(info.shape, "x"));
       std::vector<float> values(view.num_elements());
       view.data = values.data();
@@ -148,6 +163,7 @@ Status RunQuantize(const QuantizeCliOptions& o) {
   options.io_unsigned = o.io == "uint8";
   options.per_tensor = o.per_tensor;
   options.bias_correction = o.bias_correction;
+  options.equalize = o.equalize;
   options.skip = o.skip;
   options.calibration.percentile = o.percentile;
   options.calibration.num_threads = o.threads;
@@ -214,6 +230,8 @@ void AddQuantizeCommand(CLI::App& app) {
   cmd->add_option("--seed", o.seed, "Seed of the random calibration pixels");
   cmd->add_flag("--bias-correction", o.bias_correction,
                 "int8 modes: subtract each conv channel's mean output shift (measured on the calibration data)");
+  cmd->add_flag("--equalize", o.equalize,
+                "int8 modes: cross-layer equalization of consecutive conv/depthwise/FC channel ranges first");
   cmd->add_flag("--letterbox", o.letterbox, "Pad calibration images to the input's aspect ratio before resizing");
   cmd->callback([] {
     Status s = RunQuantize(o);

@@ -9,14 +9,15 @@ namespace edgepipe::tools {
 using engine::DType;
 using engine::TensorView;
 
-bool IsImageInput(const TensorView& t) { return t.rank() == 4 && t.shape[3] == 3; }
+bool IsImageInput(const TensorView& t) { return t.rank() == 4 && (t.shape[3] == 3 || t.shape[3] == 1); }
 
 Status FillImageInput(const cv::Mat& bgr, float mean, float std, TensorView& t) {
   cv::Mat resized, rgb;
   cv::resize(bgr, resized, cv::Size(t.shape[2], t.shape[1]), 0, 0, cv::INTER_LINEAR);
-  cv::cvtColor(resized, rgb, cv::COLOR_BGR2RGB);
+  const int channels = t.shape[3];
+  cv::cvtColor(resized, rgb, channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGR2RGB);
   if (!rgb.isContinuous()) rgb = rgb.clone();
-  const size_t n = static_cast<size_t>(t.shape[1]) * t.shape[2] * 3;
+  const size_t n = static_cast<size_t>(t.shape[1]) * t.shape[2] * channels;
   const uint8_t* px = rgb.ptr<uint8_t>();
   switch (t.dtype) {
     case DType::kUInt8: std::memcpy(t.data, px, n); break;

@@ -268,3 +268,61 @@ def test_bias_correction_adjusts_convs_without_activation(tmp_path):
                 np.testing.assert_allclose(ours[name][0], theirs[name][0], atol=1e-4)
                 errors[model] += float(np.mean(ours[name][0] - want[name][0]))  # signed: the mean shift
     assert abs(errors[corrected]) <= abs(errors[plain]) + 1e-3, errors
+
+
+def badly_scaled_channels(rng):
+    """conv -> depthwise (no activation) -> 1x1 conv, whose depthwise channels span
+    0.01x ... 100x (a folded batch norm's doing): one per-tensor int8 scale for the
+    depthwise output, sized by its widest channel, wipes out the narrow ones."""
+    g = GraphBuilder()
+    x = g.input("image", [1, 16, 16, 3])
+    c1 = g.conv2d(x, rng.normal(0, 0.3, (8, 3, 3, 3)), rng.normal(0, 0.1, 8), activation="RELU")
+    gains = np.logspace(-2, 2, 8)
+    d1 = g.depthwise_conv2d(c1, rng.normal(0, 0.3, (1, 3, 3, 8)) * gains, rng.normal(0, 0.1, 8) * gains)
+    g.output(g.conv2d(d1, rng.normal(0, 0.3, (4, 1, 1, 8)) / gains, rng.normal(0, 0.1, 4)))
+    return g.finish()
+
+
+def test_equalize_rescales_channels_and_cuts_per_tensor_error(tmp_path):
+    path = tmp_path / "scaled.tflite"
+    path.write_bytes(badly_scaled_channels(np.random.default_rng(5)))
+    plain, equalized = tmp_path / "plain.tflite", tmp_path / "equalized.tflite"
+    quantize(path, plain, "int8", "--per-tensor")
+    report = quantize(path, equalized, "int8", "--per-tensor", "--equalize")
+    assert report["pairs_equalized"] == 2  # conv -> depthwise and depthwise -> conv
+    errors = {plain: 0.0, equalized: 0.0}
+    for x in photos([1, 16, 16, 3]):
+        want = run_litert(path, x)
+        for model in errors:
+            ours, theirs = run_edgepipe(model, x), run_litert(model, x)
+            for name in want:
+                step = ours[name][1]["quantization"][0] if ours[name][1]["dtype"] != np.float32 else 0.0
+                np.testing.assert_allclose(real(*ours[name]), real(*theirs[name]), atol=max(step, 1e-3) * 1.01)
+                errors[model] += float(np.mean(np.abs(real(*ours[name]) - real(*want[name]))))
+    assert errors[equalized] < 0.5 * errors[plain], errors
+
+
+def test_calibration_skips_blank_frames_and_takes_grey_inputs(tmp_path):
+    """A black frame (a video's lead-in) is no calibration sample; a [1, H, W, 1]
+    input is calibrated on the pictures in grey."""
+    g = GraphBuilder()
+    x = g.input("digit", [1, 28, 28, 1])
+    rng = np.random.default_rng(2)
+    c1 = g.conv2d(x, rng.normal(0, 0.3, (8, 3, 3, 1)), rng.normal(0, 0.1, 8), activation="RELU")
+    g.output(g.pool(c1, "max", 2, 2))
+    path = tmp_path / "grey.tflite"
+    path.write_bytes(g.finish())
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0_black.png"), np.zeros((40, 40, 3), np.uint8))
+    cv2.imwrite(str(folder / "1_face.png"), cv2.imread(os.path.join(MEDIA, "face.jpg")))
+    report = quantize(path, tmp_path / "grey_int8.tflite", "full-int8", "--calibration", str(folder),
+                      "--mean", "0", "--std", "255")
+    assert report["calibration"]["samples"] == 1
+    grey = cv2.cvtColor(cv2.resize(cv2.imread(os.path.join(MEDIA, "face.jpg")), (28, 28)), cv2.COLOR_BGR2GRAY)
+    sample = (grey.astype(np.float32) / 255.0)[None, :, :, None]
+    want = run_litert(path, sample)
+    got = run_litert(tmp_path / "grey_int8.tflite", sample)
+    for name in want:
+        step = got[name][1]["quantization"][0]
+        np.testing.assert_allclose(real(*got[name]), real(*want[name]), atol=3 * step)
