@@ -48,6 +48,14 @@ std::vector<std::vector<Detection>> RunTracker(MultiObjectTracker& tracker, int 
   return out;
 }
 
+// IDs a tracker with `options` gives over `frames` frames of `objects`.
+template <typename Objects>
+int IdsIssued(const ObjectTrackerCalculatorOptions& options, int frames, Objects objects) {
+  MultiObjectTracker tracker(options);
+  RunTracker(tracker, frames, objects);
+  return tracker.ids_issued();
+}
+
 TEST(ObjectTrackerTest, CrossingObjectsKeepTheirIds) {
   MultiObjectTracker tracker{ObjectTrackerCalculatorOptions()};
   // A walks right, B walks left, 8 px per frame, 20 px apart vertically: they cross at frame 25.
@@ -153,9 +161,7 @@ TEST(ObjectTrackerTest, StillWeakDetectionsNeverGetAnId) {
 
   ObjectTrackerCalculatorOptions min_hits_only;
   min_hits_only.set_confirm_score(0);
-  MultiObjectTracker permissive(min_hits_only);
-  RunTracker(permissive, 60, objects);
-  EXPECT_EQ(permissive.ids_issued(), 2) << "without the rule the sign gets an ID";
+  EXPECT_EQ(IdsIssued(min_hits_only, 60, objects), 2) << "without the rule the sign gets an ID";
 }
 
 TEST(ObjectTrackerTest, WeakDetectionsAreConfirmedOnceTheyMove) {
@@ -184,9 +190,7 @@ TEST(ObjectTrackerTest, LostTrackResumesWhereItsPredictionDriftedOff) {
 
   ObjectTrackerCalculatorOptions iou_only;
   iou_only.set_lost_match_distance(0);
-  MultiObjectTracker without(iou_only);
-  RunTracker(without, 40, objects);
-  EXPECT_EQ(without.ids_issued(), 2) << "by IoU alone the reappearing object gets a new ID";
+  EXPECT_EQ(IdsIssued(iou_only, 40, objects), 2) << "by IoU alone the reappearing object gets a new ID";
 }
 
 TEST(ObjectTrackerTest, NoTrackIsBornInsideAnother) {
@@ -203,9 +207,7 @@ TEST(ObjectTrackerTest, NoTrackIsBornInsideAnother) {
 
   ObjectTrackerCalculatorOptions births_anywhere;
   births_anywhere.set_birth_max_overlap(1);
-  MultiObjectTracker duplicates(births_anywhere);
-  RunTracker(duplicates, 30, objects);
-  EXPECT_EQ(duplicates.ids_issued(), 2);
+  EXPECT_EQ(IdsIssued(births_anywhere, 30, objects), 2) << "births anywhere: the upper body gets its own ID";
 }
 
 TEST(ObjectTrackerTest, GreedyAssignTakesBestPairsFirst) {
