@@ -86,11 +86,12 @@ MultiObjectTracker::Track MultiObjectTracker::NewTrack(const cv::Rect2f& box, co
   // Unknown velocity: about one box height per second either way.
   const float position_std = 2 * options_.detection_noise() * box.height;
   const float velocity_std = options_.velocity_noise() * box.height;
+  const float size_velocity_std = options_.size_velocity_noise() * box.height;
   track.filter.errorCovPost = cv::Mat::diag((cv::Mat_<float>(kStateSize, 1) << position_std * position_std,
                                              position_std * position_std, position_std * position_std,
                                              position_std * position_std, velocity_std * velocity_std,
-                                             velocity_std * velocity_std, velocity_std * velocity_std,
-                                             velocity_std * velocity_std));
+                                             velocity_std * velocity_std, size_velocity_std * size_velocity_std,
+                                             size_velocity_std * size_velocity_std));
   track.hits = 1;
   track.score = detection.score;
   track.score_sum = detection.score;
@@ -106,9 +107,10 @@ void MultiObjectTracker::Predict(Track& track, double dt) const {
   for (int i = 0; i < kMeasurementSize; ++i) track.filter.transitionMatrix.at<float>(i, i + kMeasurementSize) = static_cast<float>(dt);
   const float position_var = std::pow(options_.position_noise() * h, 2.0f) * static_cast<float>(dt);
   const float velocity_var = std::pow(options_.velocity_noise() * h, 2.0f) * static_cast<float>(dt);
+  const float size_velocity_var = std::pow(options_.size_velocity_noise() * h, 2.0f) * static_cast<float>(dt);
   track.filter.processNoiseCov = cv::Mat::diag((cv::Mat_<float>(kStateSize, 1) << position_var, position_var,
                                                 position_var, position_var, velocity_var, velocity_var,
-                                                velocity_var, velocity_var));
+                                                size_velocity_var, size_velocity_var));
   track.filter.predict();  // also copies the prediction into statePost for frames without a measurement
 }
 
