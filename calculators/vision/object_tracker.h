@@ -6,17 +6,32 @@
 //   * image evidence on every frame: corners inside each box followed by
 //     pyramidal Lucas-Kanade flow (OpenCV) with a forward-backward check; the
 //     median shift and scale give a box measurement, weighted like a noisier
-//     detection;
+//     detection. The grey frame is shrunk once (flow_scale, by pyrDown when a
+//     power of ½) and its pyramid, with derivatives, serves every track's
+//     forward pass and the next frame's backward pass; corners that survive
+//     stay inside their box and are followed again on the next frame, so
+//     goodFeaturesToTrack only runs for new tracks, boxes moved by a detection
+//     and boxes that lost too many corners;
 //   * association on frames with detections, ByteTrack's idea: greedy by IoU
 //     between predicted boxes and high-score detections, then the remaining
-//     tracks against low-score detections, then tentative tracks; unmatched
-//     high-score detections start tentative tracks;
-//   * birth and death: min_hits detections to confirm (the ID is given then,
-//     so short-lived false alarms use none), max_age detector runs lost before
-//     deletion, deletion as soon as a box has left the image.
+//     tracks against low-score detections, then confirmed tracks still
+//     unmatched (lost, or their prediction drifted) against the remaining
+//     high-score detections by centre distance (lost_match_distance box
+//     heights, similar height), then tentative tracks; unmatched high-score
+//     detections start tentative tracks;
+//   * birth: a detection scoring new_track_thresh that is not mostly inside a
+//     confirmed track's box (birth_max_overlap) starts a tentative track;
+//     it is confirmed (gets its ID, is output) after min_hits detections if
+//     their mean score reaches confirm_score, else only once it has moved
+//     confirm_motion box heights — a still, weakly detected thing (a sign, a
+//     stone) never is. A tentative track missed once is dropped;
+//   * death: max_age detector runs lost before deletion (shown for the first
+//     max_unmatched_shown of them, coasting on the filter and the flow),
+//     deletion as soon as a box has left the image.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -48,7 +63,11 @@ class MultiObjectTracker {
     int id = -1;  // given on confirmation
     int hits = 0;
     int unmatched_runs = 0;  // detector runs since the last match
-    float score = 0.0f;
+    float score = 0.0f;      // of the last matched detection
+    float score_sum = 0.0f;  // of all matched detections (mean = score_sum / hits)
+    cv::Point2f first_centre;  // of the first detection, pixels
+    float motion = 0.0f;       // farthest detection centre from first_centre, in box heights
+    std::vector<cv::Point2f> corners;  // followed by flow: positions in the last flow frame
     int label_id = 0;
     std::string label;
     cv::Rect2f Box() const;  // pixels, from the filter's state
@@ -58,6 +77,13 @@ class MultiObjectTracker {
   void Predict(Track& track, double dt) const;
   void Correct(Track& track, const cv::Rect2f& box, float noise) const;
   void Associate(const std::vector<Detection>& detections, cv::Size frame_size);
+  // Measures each track's box on `pyramid` (the new frame) from its corners in the previous one.
+  std::vector<std::optional<cv::Rect2f>> FlowBoxes(const std::vector<cv::Mat>& pyramid);
+  // After the boxes moved: keeps corners inside their box, drops too thin sets (picked anew next frame).
+  void KeepCorners();
+  void Matched(Track& track, const cv::Rect2f& box, const Detection& detection);
+  bool Confirmable(const Track& track) const;
+  cv::Rect CornerRegion(const cv::Rect2f& box) const;  // flow-frame pixels
 
   ObjectTrackerCalculatorOptions options_;
   std::vector<Track> tracks_;

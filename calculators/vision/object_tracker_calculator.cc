@@ -11,9 +11,20 @@
 //         frame, track_id set (1, 2, … in order of confirmation), box from the
 //         tracker, score and label of the last matched detection; sorted by ID.
 // Options ObjectTrackerCalculatorOptions (object_tracker_calculator.proto):
-//         ByteTrack's score thresholds and IoU gates, min_hits, max_age,
-//         max_unmatched_shown, min_visible_fraction, Kalman noises, optical-flow
-//         settings.
+//         ByteTrack's score thresholds and IoU gates, lost_match_distance
+//         (re-association by centre distance), Kalman noises, optical-flow
+//         settings, and the birth and death rules (counted in detector runs):
+//           birth   a high-score detection (≥ new_track_thresh) not lying by
+//                   birth_max_overlap inside a confirmed track starts a
+//                   tentative track, dropped at its first miss;
+//           confirm after min_hits detections when their mean score reaches
+//                   confirm_score, or else once the detections' centres moved
+//                   confirm_motion box heights (a still, weak "person" — a
+//                   sign, a stone — never gets an ID); the ID is given then;
+//           coast   a confirmed track unmatched by a run keeps moving by the
+//                   filter and the flow, shown for max_unmatched_shown runs;
+//           death   after max_age unmatched runs, or at once when less than
+//                   min_visible_fraction of its box is inside the image.
 //
 // Between detector runs each box moves by a constant-velocity Kalman filter
 // corrected by pyramidal Lucas-Kanade flow of corners inside it, so boxes
@@ -53,8 +64,10 @@ class ObjectTrackerCalculator : public CalculatorBase {
         "Multi-object tracker: a constant-velocity Kalman filter per track, corrected on every frame by "
         "pyramidal Lucas-Kanade optical flow of corners inside its box, and on detection frames by "
         "detections associated by IoU in ByteTrack's two passes (high-score, then low-score detections). "
-        "Tracks get stable IDs once confirmed (min_hits), are kept max_age detector runs when lost and end "
-        "when their box leaves the image. Outputs the tracks on every frame, also between detections.");
+        "Lost confirmed tracks are re-associated by centre distance. Tracks get stable IDs once confirmed "
+        "(min_hits detections with a mean score of confirm_score, or motion of confirm_motion box heights: "
+        "still, weak false alarms never are), are kept max_age detector runs when lost and end when their "
+        "box leaves the image. Outputs the tracks on every frame, also between detections.");
     cc->SetExampleConfig(R"(node {
   calculator: "ObjectTrackerCalculator"
   input_stream: "IMAGE:frames"
@@ -73,6 +86,11 @@ class ObjectTrackerCalculator : public CalculatorBase {
     }
     if (options.min_hits() < 1 || options.max_age() < 0 || options.max_unmatched_shown() < 0) {
       return InvalidArgumentError("ObjectTrackerCalculator: min_hits must be ≥ 1 and max_age, max_unmatched_shown ≥ 0");
+    }
+    if (!(options.confirm_score() >= 0 && options.confirm_motion() >= 0 && options.lost_match_distance() >= 0 &&
+          options.birth_max_overlap() > 0 && options.birth_max_overlap() <= 1)) {
+      return InvalidArgumentError(
+          "ObjectTrackerCalculator: confirm_score, confirm_motion, lost_match_distance ≥ 0 and birth_max_overlap in (0, 1] expected");
     }
     if (options.flow_window() < 3 || options.flow_levels() < 0 || options.max_features() < 2 ||
         !(options.feature_margin() >= 0 && options.feature_margin() < 0.5f) ||

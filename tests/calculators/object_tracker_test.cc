@@ -48,6 +48,14 @@ std::vector<std::vector<Detection>> RunTracker(MultiObjectTracker& tracker, int 
   return out;
 }
 
+// IDs a tracker with `options` gives over `frames` frames of `objects`.
+template <typename Objects>
+int IdsIssued(const ObjectTrackerCalculatorOptions& options, int frames, Objects objects) {
+  MultiObjectTracker tracker(options);
+  RunTracker(tracker, frames, objects);
+  return tracker.ids_issued();
+}
+
 TEST(ObjectTrackerTest, CrossingObjectsKeepTheirIds) {
   MultiObjectTracker tracker{ObjectTrackerCalculatorOptions()};
   // A walks right, B walks left, 8 px per frame, 20 px apart vertically: they cross at frame 25.
@@ -138,6 +146,68 @@ TEST(ObjectTrackerTest, SingleFalseAlarmGetsNoId) {
   const auto tracks = RunTracker(tracker, 30, objects);
   for (int f = 0; f < 30; ++f) EXPECT_EQ(tracks[f].size(), 1u) << "frame " << f;
   EXPECT_EQ(tracker.ids_issued(), 1);
+}
+
+TEST(ObjectTrackerTest, StillWeakDetectionsNeverGetAnId) {
+  MultiObjectTracker tracker{ObjectTrackerCalculatorOptions()};  // confirm_score 0.6, confirm_motion 0.5
+  // A sign seen as a "person" at 0.55 on every run, never moving; a person standing still at 0.9.
+  auto objects = [](int) { return std::vector<Detection>{Box(100, 240, 0.55f), Box(400, 240, 0.9f)}; };
+  const auto tracks = RunTracker(tracker, 60, objects);
+  for (int f = 0; f < 60; ++f) {
+    ASSERT_EQ(tracks[f].size(), 1u) << "frame " << f << ": only the confident one is shown";
+    EXPECT_NEAR(CentreX(tracks[f][0]), 400, 2.0f);
+  }
+  EXPECT_EQ(tracker.ids_issued(), 1);
+
+  ObjectTrackerCalculatorOptions min_hits_only;
+  min_hits_only.set_confirm_score(0);
+  EXPECT_EQ(IdsIssued(min_hits_only, 60, objects), 2) << "without the rule the sign gets an ID";
+}
+
+TEST(ObjectTrackerTest, WeakDetectionsAreConfirmedOnceTheyMove) {
+  MultiObjectTracker tracker{ObjectTrackerCalculatorOptions()};
+  // 0.55 throughout, walking 5 px per frame: 15 px per detector run, 0.19 box heights.
+  auto objects = [](int f) { return std::vector<Detection>{Box(100 + 5.0f * f, 240, 0.55f)}; };
+  const auto tracks = RunTracker(tracker, 40, objects);
+  EXPECT_TRUE(tracks[3].empty()) << "not yet moved 0.5 box heights";
+  for (int f = 9; f < 40; ++f) ASSERT_EQ(tracks[f].size(), 1u) << "frame " << f;
+  EXPECT_EQ(tracker.ids_issued(), 1);
+}
+
+TEST(ObjectTrackerTest, LostTrackResumesWhereItsPredictionDriftedOff) {
+  // Walks right 6 px per frame, is hidden on frames 15–20 (two detector runs) and has stopped
+  // meanwhile: it reappears where it was at frame 15, 36 px behind the coasting prediction
+  // (IoU < 0.1 for a 40-pixel-wide box).
+  auto objects = [](int f) {
+    if (f >= 15 && f <= 20) return std::vector<Detection>{};
+    return std::vector<Detection>{Box(100 + 6.0f * std::min(f, 15), 240)};
+  };
+  MultiObjectTracker tracker{ObjectTrackerCalculatorOptions()};
+  const auto tracks = RunTracker(tracker, 40, objects);
+  ASSERT_EQ(tracks[39].size(), 1u);
+  EXPECT_NEAR(CentreX(tracks[39][0]), 190, 4.0f);
+  EXPECT_EQ(tracker.ids_issued(), 1) << "re-associated by centre distance";
+
+  ObjectTrackerCalculatorOptions iou_only;
+  iou_only.set_lost_match_distance(0);
+  EXPECT_EQ(IdsIssued(iou_only, 40, objects), 2) << "by IoU alone the reappearing object gets a new ID";
+}
+
+TEST(ObjectTrackerTest, NoTrackIsBornInsideAnother) {
+  // A person and, inside it, a second box on their upper body (the detector's duplicate).
+  auto objects = [](int f) {
+    Detection upper = Box(100 + 4.0f * f, 240, 0.8f);
+    upper.height = 40.0f / kHeight;  // the top half of the person's box
+    return std::vector<Detection>{Box(100 + 4.0f * f, 240), upper};
+  };
+  MultiObjectTracker tracker{ObjectTrackerCalculatorOptions()};
+  const auto tracks = RunTracker(tracker, 30, objects);
+  for (int f = 3; f < 30; ++f) ASSERT_EQ(tracks[f].size(), 1u) << "frame " << f;
+  EXPECT_EQ(tracker.ids_issued(), 1);
+
+  ObjectTrackerCalculatorOptions births_anywhere;
+  births_anywhere.set_birth_max_overlap(1);
+  EXPECT_EQ(IdsIssued(births_anywhere, 30, objects), 2) << "births anywhere: the upper body gets its own ID";
 }
 
 TEST(ObjectTrackerTest, GreedyAssignTakesBestPairsFirst) {
