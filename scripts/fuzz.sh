@@ -81,7 +81,10 @@ for fuzzer in $fuzzers; do
   echo "fuzzing $fuzzer for ${seconds}s (corpus: $dir/corpus)"
   status=0
   # From the repository root: the graphs name their models as ../shared/models/...
-  (cd "$root" && "$build/$fuzzer" "${args[@]}" "$dir/corpus") || status=$?
+  # Under a timeout: a sanitizer CHECK failure (heap metadata corrupted by
+  # uninstrumented code) can hang instead of exiting.
+  (cd "$root" && timeout --kill-after=10 "$((seconds + 300))" "$build/bin/$fuzzer" "${args[@]}" "$dir/corpus") ||
+    status=$?
   if [[ $status -ne 0 ]]; then
     echo "$fuzzer failed (exit $status); reproducers in $dir/artifacts:" >&2
     ls -1 "$dir/artifacts" >&2 || true

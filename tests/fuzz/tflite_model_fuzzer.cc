@@ -103,7 +103,12 @@ void PlanAndInvoke(std::shared_ptr<const edgepipe::engine::Model> model, const u
   if (!edgepipe::engine::ApplyRewrites(**plan).ok()) return;
   const std::optional<size_t> bytes = NonConstantTensorBytes(**plan);
   if (!bytes || *bytes > kMaxTensorBytes) return;  // refused: too large to run here
-  auto interpreter = edgepipe::engine::Interpreter::Create(std::move(model));
+  // Own backends only: XNNPACK is Debian's uninstrumented library, so ASan
+  // cannot report its stray writes; in the first runs one corrupted the
+  // allocator's metadata (an ASan CHECK failure that then hung), not a report.
+  edgepipe::engine::InterpreterOptions options;
+  options.backends = {"own-conv-q8", "own-conv-f32", "own-kernels"};
+  auto interpreter = edgepipe::engine::Interpreter::Create(std::move(model), options);
   if (!interpreter.ok()) return;
   FillInputs(**interpreter, data, size);
   if (!(*interpreter)->Invoke().ok()) return;
