@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <shared_mutex>
 
 namespace edgepipe {
 
@@ -195,6 +196,16 @@ void CalculatorContext::Setup(const std::string* node_name, const std::string* c
 
 void RegisterBuiltinCalculators(CalculatorRegistry& registry);  // generated per library
 
+namespace {
+// Python registers calculators at run time while other threads build graphs.
+// One lock for every registry (there is one in practice); entries are never
+// removed, so a pointer Find returned stays valid after the lock is dropped.
+std::shared_mutex& RegistryMutex() {
+  static std::shared_mutex mutex;
+  return mutex;
+}
+}  // namespace
+
 CalculatorRegistry& CalculatorRegistry::Global() {
   static CalculatorRegistry* registry = [] {
     auto* r = new CalculatorRegistry();
@@ -205,6 +216,7 @@ CalculatorRegistry& CalculatorRegistry::Global() {
 }
 
 Status CalculatorRegistry::Register(CalculatorRegistration registration) {
+  std::unique_lock lock(RegistryMutex());
   auto it = registrations_.find(registration.name);
   if (it != registrations_.end()) {
     // The same calculator seen twice (its static registrar and the built-in list).
@@ -218,11 +230,13 @@ Status CalculatorRegistry::Register(CalculatorRegistration registration) {
 }
 
 const CalculatorRegistration* CalculatorRegistry::Find(std::string_view name) const {
+  std::shared_lock lock(RegistryMutex());
   auto it = registrations_.find(name);
   return it == registrations_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> CalculatorRegistry::Names() const {
+  std::shared_lock lock(RegistryMutex());
   std::vector<std::string> names;
   for (const auto& [name, _] : registrations_) names.push_back(name);
   return names;
@@ -246,6 +260,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 std::string CalculatorRegistry::ClosestName(std::string_view name) const {
+  std::shared_lock lock(RegistryMutex());
   std::string best;
   size_t best_distance = std::string::npos;
   for (const auto& [candidate, _] : registrations_) {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <set>
+#include <shared_mutex>
 #include <sstream>
 
 #include "core/file_access.h"
@@ -90,18 +91,33 @@ SubgraphRegistry& SubgraphRegistry::Global() {
   return *registry;
 }
 
+namespace {
+// Subgraphs may be registered while other threads expand graphs. Entries are
+// never replaced nor removed, so a pointer Find returned stays valid and unchanged.
+std::shared_mutex& SubgraphRegistryMutex() {
+  static std::shared_mutex mutex;
+  return mutex;
+}
+}  // namespace
+
 Status SubgraphRegistry::Register(const GraphConfig& subgraph) {
   if (subgraph.type().empty()) return InvalidArgumentError("a subgraph needs a `type:` (its calculator name)");
-  subgraphs_[subgraph.type()] = subgraph;
+  std::unique_lock lock(SubgraphRegistryMutex());
+  auto [it, inserted] = subgraphs_.emplace(subgraph.type(), subgraph);
+  if (!inserted && it->second.SerializeAsString() != subgraph.SerializeAsString()) {
+    return AlreadyExistsError("subgraph \"{}\" is already registered with a different config", subgraph.type());
+  }
   return OkStatus();
 }
 
 const GraphConfig* SubgraphRegistry::Find(std::string_view type) const {
+  std::shared_lock lock(SubgraphRegistryMutex());
   auto it = subgraphs_.find(type);
   return it == subgraphs_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> SubgraphRegistry::Names() const {
+  std::shared_lock lock(SubgraphRegistryMutex());
   std::vector<std::string> names;
   for (const auto& [name, _] : subgraphs_) names.push_back(name);
   return names;

@@ -37,6 +37,11 @@ class CallbackScope {
   static inline thread_local const CallbackScope* innermost_ = nullptr;
 };
 
+// True while the interpreter exits (or has not started). A graph thread must
+// not take the GIL then: Python ends such a thread by a forced unwind, which the
+// runtime's exception guards turn into an abort (issue 14).
+inline bool InterpreterExiting() { return !Py_IsInitialized() || _Py_IsFinalizing(); }
+
 // A Python object owned by C++ code that graph threads destroy: the reference
 // is dropped with the GIL taken (and leaked if the interpreter is finalizing,
 // when taking the GIL would end the thread).
@@ -45,7 +50,7 @@ class PyOwned {
   explicit PyOwned(pybind11::object object) : object_(std::move(object)) {}
   ~PyOwned() {
     if (!object_) return;
-    if (!Py_IsInitialized() || _Py_IsFinalizing()) {
+    if (InterpreterExiting()) {
       object_.release();
       return;
     }

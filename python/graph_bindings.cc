@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -55,9 +56,46 @@ bool OnMainThread() {
   return PyThread_get_thread_ident() == main_ident;
 }
 
+// Every graph a Python object owns, so that the interpreter's exit can stop
+// them before it finalizes: a graph thread that takes the GIL (an observer,
+// or Python code an observer calls) once finalization began is ended by a
+// forced unwind, which aborts the process (issue 14).
+struct LiveGraphs {
+  std::mutex mutex;
+  std::set<std::shared_ptr<Graph>> graphs;
+
+  static LiveGraphs& Get() {
+    static auto* live = new LiveGraphs();  // never destroyed: graph threads may outlive static destructors
+    return *live;
+  }
+  void Add(const std::shared_ptr<Graph>& graph) {
+    std::lock_guard lock(mutex);
+    graphs.insert(graph);
+  }
+  void Remove(const std::shared_ptr<Graph>& graph) {
+    std::lock_guard lock(mutex);
+    graphs.erase(graph);
+  }
+};
+
+// Registered with atexit, which runs before finalization while every thread
+// may still take the GIL: cancels each live graph and waits for its threads.
+void StopLiveGraphsAtExit() {
+  std::set<std::shared_ptr<Graph>> graphs;
+  {
+    std::lock_guard lock(LiveGraphs::Get().mutex);
+    graphs = LiveGraphs::Get().graphs;
+  }
+  py::gil_scoped_release release;  // observers still running need the GIL to return
+  for (const auto& graph : graphs) {
+    graph->Cancel();
+    (void)graph->WaitUntilDone();
+  }
+}
+
 class PyGraph {
  public:
-  explicit PyGraph(const std::string& config_text, const std::string& source_name) : graph_(new Graph()) {
+  explicit PyGraph(const std::string& config_text, const std::string& source_name) : graph_(NewGraph()) {
     auto config = ParseGraphConfig(config_text, source_name);
     ThrowIfError(config.status());
     ThrowIfError(graph_->Initialize(*config));
@@ -70,6 +108,7 @@ class PyGraph {
     return graph;
   }
   ~PyGraph() {
+    LiveGraphs::Get().Remove(graph_);
     graph_->Cancel();
     if (python::CallbackScope::Inside(this)) {
       // The last reference went inside one of this graph's callbacks: the
@@ -77,7 +116,7 @@ class PyGraph {
       // waits for it and frees it.
       // Released before the thread is made: had the lambda owned it, a failed
       // thread creation would destroy the graph here, the deadlock this avoids.
-      Graph* graph = graph_.release();
+      auto* graph = new std::shared_ptr<Graph>(std::move(graph_));
       try {
         std::thread([graph] { delete graph; }).detach();
       } catch (const std::system_error&) {
@@ -92,7 +131,10 @@ class PyGraph {
   void Observe(const std::string& stream, py::function callback) {
     auto owned = std::make_shared<python::PyOwned>(std::move(callback));
     const void* self = this;
-    ThrowIfError(graph_->ObserveOutputStream(stream, [owned, self](const Packet& packet) -> Status {
+    ThrowIfError(graph_->ObserveOutputStream(stream, [owned, self, stream](const Packet& packet) -> Status {
+      if (python::InterpreterExiting()) {
+        return CancelledError("Python observer of \"{}\": the interpreter is exiting", stream);
+      }
       py::gil_scoped_acquire gil;
       python::CallbackScope scope(self);
       try {
@@ -110,6 +152,7 @@ class PyGraph {
     RefuseInsideCallback("start()");
     SidePackets values = ToSidePackets(side_packets);
     py::gil_scoped_release release;
+    LiveGraphs::Get().Add(graph_);
     ThrowIfError(graph_->StartRun(values));
   }
 
@@ -169,6 +212,7 @@ class PyGraph {
     SidePackets values = ToSidePackets(side_packets);
     {
       py::gil_scoped_release release;
+      LiveGraphs::Get().Add(graph_);
       ThrowIfError(graph_->StartRun(values));
       Status closed = graph_->CloseAllInputStreams();
       if (!closed.ok()) {
@@ -234,7 +278,10 @@ class PyGraph {
   }
 
  private:
-  PyGraph() : graph_(new Graph()) {}
+  PyGraph() : graph_(NewGraph()) {}
+
+  // Added to LiveGraphs when it starts (a graph that never ran has no threads).
+  static std::shared_ptr<Graph> NewGraph() { return std::make_shared<Graph>(); }
 
   void RefuseInsideCallback(const char* call) const {
     if (!python::CallbackScope::Inside(this)) return;
@@ -299,7 +346,7 @@ class PyGraph {
     return shared.status;
   }
 
-  std::unique_ptr<Graph> graph_;
+  std::shared_ptr<Graph> graph_;  // shared with LiveGraphs
 };
 
 }  // namespace
@@ -307,6 +354,7 @@ class PyGraph {
 
 void BindGraph(py::module_& m) {
   using edgepipe::PyGraph;
+  py::module_::import("atexit").attr("register")(py::cpp_function(&edgepipe::StopLiveGraphsAtExit));
   py::class_<PyGraph>(m, "Graph", R"doc(A validated graph of calculators, built from a text-format config.
 
     g = edgepipe.Graph('input_stream: "in" output_stream: "out" '

@@ -100,8 +100,6 @@ Status PythonError(const PythonCalculatorSpec& spec, const char* method, const s
   return UnknownError("Python calculator {} raised in {}(): {}", spec.name, method, what);
 }
 
-bool InterpreterExiting() { return !Py_IsInitialized() || _Py_IsFinalizing(); }
-
 class PyCalculator final : public CalculatorBase {
  public:
   explicit PyCalculator(std::shared_ptr<const PythonCalculatorSpec> spec) : spec_(std::move(spec)) {}

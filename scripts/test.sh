@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: ctest (release build,
-# plus ASan/UBSan and TSan builds of the graph runtime tests) and pytest.
+# plus an ASan/UBSan build of the core, thread-pool, engine, kernel and
+# calculator tests, a TSan build of the graph runtime tests), the fuzzers' short
+# run and pytest. Each step prints how long it took.
 # Usage: scripts/test.sh [--quick]   (--quick skips the sanitizer builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +16,12 @@ bash scripts/install-deps.sh
 # In CI the shared models and media are always present: a test that would skip fails instead.
 if [[ "${CI:-}" == "true" ]]; then export EDGEPIPE_REQUIRE_SHARED=1; fi
 
-step() { printf '\n=== %s ===\n' "$*"; }
+step_start=$SECONDS
+step() {
+  printf '(%d s)\n\n=== %s ===\n' "$((SECONDS - step_start))" "$*"
+  step_start=$SECONDS
+}
+trap 'printf "(%d s)\n" "$((SECONDS - step_start))"' EXIT
 
 # ccache (installed above) keeps rebuilds of the three build trees short; the
 # base dir lets clones in other folders share it.
@@ -31,10 +38,10 @@ step "ctest"
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 300
 
 if [[ $QUICK -eq 0 ]]; then
-  step "core and thread-pool tests under ASan + UBSan"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEDGEPIPE_CORE_ONLY=ON \
-        -DEDGEPIPE_SANITIZE=address,undefined >/dev/null
-  ninja -C build-asan -j "$JOBS" core_tests thread_pool_test
+  # One sanitizer build (clang, shared with scripts/fuzz.sh): only the test targets are built.
+  step "core, thread-pool, engine, kernel and calculator tests under ASan + UBSan"
+  bash scripts/configure-asan.sh build-asan
+  ninja -C build-asan -j "$JOBS" core_tests thread_pool_test edgepipe_engine_test edgepipe_kernels_test calculators_test
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 300
 
@@ -47,7 +54,7 @@ if [[ $QUICK -eq 0 ]]; then
 fi
 
 if [[ -x scripts/fuzz.sh && $QUICK -eq 0 ]]; then
-  step "TFLite reader fuzzer (short run)"
+  step "model and graph-config fuzzers (short run, ${FUZZ_SECONDS:-30} s each)"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 fi
 
