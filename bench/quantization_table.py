@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: the machine line under each table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD = os.environ.get("EDGEPIPE_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -245,6 +247,7 @@ def fashion_table(args, out):
         if mode in lr_paths:
             rows.append((mode, "litert-quantizer", lr_paths[mode], lr_seconds[mode]))
         rows.append((mode, "edgepipe quantize", ep_paths[mode], ep_seconds[mode]))
+    print(f"machine: {machine.describe()}")
     print("\n| variant | quantizer | size (KB) | test accuracy (%) | edgepipe 1T (ms) | edgepipe 2T (ms) "
           "| LiteRT 1T (ms) | LiteRT 2T (ms) | quantizing (s) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -19,6 +19,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import face_vs_mediapipe as face  # noqa: E402
 
+import machine  # bench/machine.py: the machine line under each table  # noqa: E402
+
 ROOT = face.ROOT
 CLI = os.path.join(os.environ.get("EDGEPIPE_BUILD_DIR", os.path.join(ROOT, "build")), "bin", "edgepipe")
 MIN_IOU = 0.8
@@ -93,6 +95,7 @@ def main():
         report = subprocess.run([CLI, "bench", face.MODEL, int8, "--threads", "1", "--runs", "300"],
                                 capture_output=True, text=True, check=True).stdout
         print(report)
+    print(f"machine: {machine.describe()}")
     print("issue 11 face check (>= 95 %):", "PASS" if share >= 95.0 else "FAIL")
     return 0 if share >= 95.0 else 1
 

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import machine  # bench/machine.py: the machine line under each table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("EDGEPIPE_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 CLI = os.path.join(ROOT, "build", "bin", "edgepipe")
@@ -73,6 +75,7 @@ def main():
         print(f"{name:32s} {len(lines):4d} frames  {detector_runs:4d} detector runs  {id_text}  "
               f"{len(lines) / seconds:7.1f} frames/s  {cpu_seconds:5.2f} CPU s")
     base = results["tracking (detector 3 fps)"]
+    print(f"machine: {machine.describe()}")
     print(f"speed-up: {base / results['detection only, every frame']:.2f}x the frames/s of the detector on every "
           f"frame (target >= 3x); {cpu['detection only, every frame'] / cpu['tracking (detector 3 fps)']:.2f}x less CPU "
           f"time (steadier than frames/s on a loaded machine)")
