@@ -45,8 +45,11 @@ class ObjectDetector(DetectorTask):
         model_path = model_path_of(options)
         labels_path = labels_path_of(model_path, options.labels_path)
         self._labels = read_labels(labels_path) if labels_path else []
+        side_packets = {"model_path": model_path}
+        if labels_path:
+            side_packets["labels_path"] = labels_path  # the graph's own label map is relative to the source tree
         self._task = TaskGraph("object_detection", ["detections"], self._result, options.running_mode,
-                               options.result_callback, side_packets={"model_path": model_path})
+                               options.result_callback, side_packets=side_packets)
 
     def _label(self, index):
         return self._labels[index] if 0 <= index < len(self._labels) else None
