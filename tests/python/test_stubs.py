@@ -68,3 +68,17 @@ def test_stubbed_signatures_name_the_bindings_arguments():
 def test_help_of_graph_is_useful():
     text = edgepipe.Graph.__doc__ + "".join(getattr(edgepipe.Graph, n).__doc__ or "" for n in ("add", "observe"))
     assert "PassThroughCalculator" in text and "timestamp" in text
+
+
+def test_every_task_name_has_a_stub_and_back():
+    import types
+
+    from edgepipe import tasks
+
+    path = os.path.join(os.path.dirname(tasks.__file__), "__init__.pyi")
+    with open(path, encoding="utf-8") as f:
+        body = ast.parse(f.read(), path).body
+    annotated = {node.target.id for node in body if isinstance(node, ast.AnnAssign)}  # vision: Any
+    declared = _public(_declared_names(body) | annotated) - {"ImageLike"}
+    actual = _public(n for n, v in vars(tasks).items() if not isinstance(v, types.ModuleType)) | {"vision"}
+    assert declared == actual

@@ -36,6 +36,24 @@ def model_path_of(options):
     return path
 
 
+def labels_path_of(model_path, labels_path=None, name="coco_labels.txt"):
+    """labels_path, or `name` next to the model or in its parent directory (models/zoo/x.tflite
+    beside models/coco_labels.txt); None when there is none. A labels_path given must exist."""
+    if labels_path:
+        if not os.path.exists(labels_path):
+            raise FileNotFoundError(f"labels {labels_path} not found")
+        return labels_path
+    model_dir = os.path.dirname(os.path.abspath(model_path))
+    candidates = [os.path.join(model_dir, name), os.path.join(os.path.dirname(model_dir), name)]
+    return next((path for path in candidates if os.path.exists(path)), None)
+
+
+def read_labels(path):
+    """The label map at path, one label a line."""
+    with open(path, encoding="utf-8") as lines:
+        return [line.strip() for line in lines]
+
+
 class TaskGraph:
     """A ready graph (graphs/NAME.pbtxt) fed frames from Python, its `outputs` observed.
 

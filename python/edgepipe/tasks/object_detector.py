@@ -8,11 +8,10 @@ FileNotFoundError.
         for d in detector.detect(rgb_image).detections:
             print(d.categories[0].category_name, d.bounding_box)
 """
-import os
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
-from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, labels_path_of, model_path_of, read_labels
 from edgepipe.tasks.components import BaseOptions, DetectionResult, RunningMode, detections_from_graph
 
 
@@ -20,7 +19,8 @@ from edgepipe.tasks.components import BaseOptions, DetectionResult, RunningMode,
 class ObjectDetectorOptions:
     """MediaPipe's ObjectDetectorOptions: max_results (-1: all), score_threshold,
     category_allowlist / category_denylist (label names, mutually exclusive).
-    Labels are read from labels_path (default: coco_labels.txt next to the model)."""
+    Labels are read from labels_path (default: coco_labels.txt next to the model or in its
+    parent directory)."""
 
     base_options: BaseOptions
     running_mode: RunningMode = RunningMode.IMAGE
@@ -43,13 +43,13 @@ class ObjectDetector(DetectorTask):
             raise ValueError("`category_allowlist` and `category_denylist` are mutually exclusive options.")
         self._options = options
         model_path = model_path_of(options)
-        labels_path = options.labels_path or os.path.join(os.path.dirname(model_path), "coco_labels.txt")
-        self._labels = []
-        if os.path.exists(labels_path):
-            with open(labels_path, encoding="utf-8") as labels:
-                self._labels = [line.strip() for line in labels]
+        labels_path = labels_path_of(model_path, options.labels_path)
+        self._labels = read_labels(labels_path) if labels_path else []
+        side_packets = {"model_path": model_path}
+        if labels_path:
+            side_packets["labels_path"] = labels_path  # the graph's own label map is relative to the source tree
         self._task = TaskGraph("object_detection", ["detections"], self._result, options.running_mode,
-                               options.result_callback, side_packets={"model_path": model_path})
+                               options.result_callback, side_packets=side_packets)
 
     def _label(self, index):
         return self._labels[index] if 0 <= index < len(self._labels) else None

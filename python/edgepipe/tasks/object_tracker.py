@@ -16,11 +16,10 @@ modes exist; IMAGE raises ValueError (ObjectDetector detects in single images).
 In LIVE_STREAM frames arriving while one is in flight are dropped; the tracker
 then sees the frames it got, at their timestamps.
 """
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from edgepipe.tasks._runner import DetectorTask, TaskGraph, model_path_of
+from edgepipe.tasks._runner import DetectorTask, TaskGraph, labels_path_of, model_path_of, read_labels
 from edgepipe.tasks.components import BaseOptions, Detection, RunningMode, detections_from_graph
 
 
@@ -98,18 +97,11 @@ class ObjectTracker(DetectorTask):
         self._options = options
         model_path = model_path_of(options)
         side_packets = {"model_path": model_path}
-        model_dir = os.path.dirname(os.path.abspath(model_path))
-        # Next to the model, or one level up (models/zoo/x.tflite and models/coco_labels.txt).
-        candidates = [options.labels_path] if options.labels_path else [
-            os.path.join(model_dir, "coco_labels.txt"), os.path.join(os.path.dirname(model_dir), "coco_labels.txt")]
-        labels_path = next((path for path in candidates if os.path.exists(path)), candidates[0])
+        labels_path = labels_path_of(model_path, options.labels_path)
         labels = None
-        if os.path.exists(labels_path):
-            with open(labels_path, encoding="utf-8") as lines:
-                labels = [line.strip() for line in lines]
+        if labels_path:
+            labels = read_labels(labels_path)
             side_packets["labels_path"] = labels_path
-        elif options.labels_path:
-            raise FileNotFoundError(f"labels {options.labels_path} not found")
         if options.detection_fps is not None:
             if options.detection_fps <= 0:
                 raise ValueError(f"detection_fps must be positive, not {options.detection_fps}")
