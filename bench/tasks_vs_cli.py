@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+import machine  # bench/machine.py: the machine line under each table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -134,6 +136,7 @@ def main():
     print(f"task API, wall - node work: {med(overheads):6.1f} us/frame (min {min(overheads):.1f}, max {max(overheads):.1f})")
     print(f"graph driven directly, wall - node work: {med(graph_gaps):6.1f} us/frame (the runtime's wake-ups, "
           "which a pipelined CLI run overlaps)")
+    print(f"machine: {machine.describe()}")
     print(f"task layer (task gap - graph gap): {med(task_layer):6.1f} us/frame "
           f"(min {min(task_layer):.1f}, max {max(task_layer):.1f}; target <= 50)")
 

@@ -16,8 +16,6 @@ using internal::kMaxRank;
 
 constexpr std::string_view kOp = "StridedSlice";
 
-inline int32_t ClampIndex(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
 // The slice after ellipsis/new-axis expansion: one entry per effective axis.
 struct EffectiveSlice {
   int rank = 0;
