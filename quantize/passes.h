@@ -53,7 +53,7 @@ inline constexpr int32_t kDequantizePerChannelVersion = 5;
 // DEPTHWISE_CONV_2D with int8 weights and float activations.
 inline constexpr int32_t kHybridFullyConnectedAsymmetricVersion = 9;
 inline constexpr int32_t kHybridFullyConnectedPerChannelVersion = 12;
-inline constexpr int32_t kHybridConvVersion = 2;
+inline constexpr int32_t kHybridConvVersion = 5;  // what TensorFlow 2.21 writes for per-channel weights
 inline constexpr int32_t kHybridDepthwiseVersion = 6;
 
 }  // namespace edgepipe::quantize

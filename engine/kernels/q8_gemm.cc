@@ -112,7 +112,12 @@ void AsymmetricQuantizeFloats(const float* values, int64_t size, int8_t* quantiz
     *zero_point = 0;
     return;
   }
-  const double s = (rmax - rmin) / (kMax - kMin);
+  // The scale is rounded to float before the zero point is derived from it:
+  // on inputs spanning exactly [-1, 1] the zero point is a tie (-0.5), and
+  // LiteRT resolves it to 0 this way (measured: face_detection_short_range's
+  // first hybrid conv is then identical to LiteRT's, with the double scale it
+  // is not).
+  const double s = static_cast<float>((rmax - rmin) / (kMax - kMin));
   const double from_min = kMin - rmin / s, from_max = kMax - rmax / s;
   const double from_min_error = std::abs(static_cast<double>(kMin)) + std::abs(rmin / s);
   const double from_max_error = std::abs(static_cast<double>(kMax)) + std::abs(rmax / s);

@@ -63,7 +63,7 @@ class Int8Gemm {
 void SymmetricQuantizeFloats(const float* values, int64_t size, int8_t* quantized, float* scale);
 // TFLite's tensor_utils::AsymmetricQuantizeFloats: the range [min(0, min x),
 // max(0, max x)] onto [-128, 127] with the zero point nudged to an integer
-// (computed in double, as TFLite does); q = round_half_away(zp + x / scale).
+// (in double from the float scale, as LiteRT does); q = round_half_away(zp + x / scale).
 void AsymmetricQuantizeFloats(const float* values, int64_t size, int8_t* quantized, float* scale,
                               int32_t* zero_point);
 
