@@ -7,9 +7,12 @@ Part 1 (issue 11's table): a small CNN is trained (seeded) on Fashion-MNIST
 (Debian dataset-fashion-mnist, /usr/share/datasets/fashion-mnist), written as a
 float .tflite, and quantized four ways (dynamic, fp16, int8, full-int8) by each
 quantizer. For every file: size, test accuracy (10 000 test images, LiteRT),
-mean latency at 1 and 2 threads in edgepipe's engine and in LiteRT, and how long
+median latency at 1 and 2 threads in edgepipe's engine and in LiteRT (the two
+interleaved invoke by invoke), and how long
 the quantizer took (int8 modes: calibration on 200 training images included).
 litert-quantizer keeps float model inputs and outputs, so it has no full-int8.
+Then an FC-heavy MLP (784-1024-1024-10) as float and dynamic by each quantizer:
+latency only (hybrid FULLY_CONNECTED against float).
 
 Part 2: `edgepipe quantize --mode int8` on the float MediaPipe models in
 ../shared: face and palm detection agreement with the float model (frames of
@@ -208,7 +211,9 @@ def accuracy(path, test):
 
 
 def latency(path, threads, runs, x):
-    """Mean ms per invoke: (edgepipe engine, LiteRT); None where the engine refuses the file."""
+    """Median ms per invoke: (edgepipe engine, LiteRT), the two interleaved invoke by invoke so that
+    both see the same machine load; None where the engine refuses the file."""
+    import statistics
     import edgepipe
     theirs = litert(path, threads)
     detail = theirs.get_input_details()[0]
@@ -220,18 +225,53 @@ def latency(path, threads, runs, x):
     except edgepipe.Error as error:
         REFUSED[os.path.basename(path)] = str(error).split(": ", 1)[-1]
         ours = None
-    out = []
-    for invoke in (ours.invoke if ours else None, theirs.invoke):
-        if invoke is None:
-            out.append(None)
-            continue
-        for _ in range(max(runs // 10, 5)):
+    invokes = [ours.invoke if ours else None, theirs.invoke]
+    times = [[], []]
+    for i in range(max(runs // 10, 5) + runs):
+        for k, invoke in enumerate(invokes):
+            if invoke is None:
+                continue
+            start = time.perf_counter()
             invoke()
-        start = time.perf_counter()
-        for _ in range(runs):
-            invoke()
-        out.append((time.perf_counter() - start) / runs * 1e3)
-    return out
+            if i >= max(runs // 10, 5):  # after the warm-up
+                times[k].append(time.perf_counter() - start)
+    return [statistics.median(t) * 1e3 if t else None for t in times]
+
+
+def mlp_table(args, out):
+    """An FC-heavy model (784 -> 1024 -> 1024 -> 10, untrained: latency only) as float and dynamic
+    (TF converter, litert-quantizer, edgepipe): where hybrid FULLY_CONNECTED's int8 weights pay."""
+    import numpy as np
+    import tensorflow as tf
+    tf.keras.utils.set_random_seed(args.seed)
+    model = tf.keras.Sequential([tf.keras.Input((784,), batch_size=1), tf.keras.layers.Dense(1024, activation="relu"),
+                                 tf.keras.layers.Dense(1024, activation="relu"), tf.keras.layers.Dense(10)])
+    paths = {}
+    for mode, key in (("float", ("float", "—")), ("dynamic", ("dynamic", "TF converter"))):
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        if mode == "dynamic":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        paths[key] = os.path.join(out, f"mlp_tf_{mode}.tflite")
+        with open(paths[key], "wb") as f:
+            f.write(converter.convert())
+    float_path = paths[("float", "—")]
+    from litert_quantizer import quantizer, recipe
+    qt = quantizer.Quantizer(float_path)
+    qt.load_quantization_recipe(recipe.dynamic_wi8_afp32())
+    paths[("dynamic", "litert-quantizer")] = os.path.join(out, "mlp_litert_dynamic.tflite")
+    qt.quantize(None, enable_progress_report=False).export_model(paths[("dynamic", "litert-quantizer")],
+                                                                 overwrite=True)
+    paths[("dynamic", "edgepipe quantize")] = os.path.join(out, "mlp_edgepipe_dynamic.tflite")
+    subprocess.run([CLI, "quantize", float_path, "-o", paths[("dynamic", "edgepipe quantize")], "--mode", "dynamic"],
+                   check=True, capture_output=True)
+    x = np.random.default_rng(args.seed).random(784, dtype=np.float32)
+    print("\n| MLP 784-1024-1024-10 | quantizer | size (KB) | edgepipe 1T (ms) | edgepipe 2T (ms) | LiteRT 1T (ms) "
+          "| LiteRT 2T (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for (mode, who), path in paths.items():
+        (e1, l1), (e2, l2) = latency(path, 1, args.runs, x), latency(path, 2, args.runs, x)
+        ms = ["n/a" if v is None else f"{v:.3f}" for v in (e1, e2, l1, l2)]
+        print(f"| {mode} | {who} | {os.path.getsize(path) / 1024:.1f} | {' | '.join(ms)} |", flush=True)
 
 
 def fashion_table(args, out):
@@ -404,6 +444,7 @@ def main():
         out = args.keep or tmp
         os.makedirs(out, exist_ok=True)
         ok = fashion_table(args, out)
+        mlp_table(args, out)
         if not args.skip_mediapipe:
             mediapipe_part(out)
     return 0 if ok else 1

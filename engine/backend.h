@@ -191,5 +191,10 @@ std::unique_ptr<Backend> MakeQ8ConvBackend(Isa cap);
 // list places it before XNNPACK only where that variant is faster
 // (kernels::ConvF32AheadOfXnnpack).
 std::unique_ptr<Backend> MakeF32ConvBackend();
+// Hybrid FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D (float activations, int8
+// weights) and int8 per-channel FULLY_CONNECTED on our kernels
+// (engine/kernels/hybrid_ops.h), each with the variant the ISA cap allows.
+// XNNPACK runs none of them, so it is always in the default list.
+std::unique_ptr<Backend> MakeHybridBackend(Isa cap);
 
 }  // namespace edgepipe::engine

@@ -20,6 +20,10 @@ const BackendFactory kFactories[] = {
      [](Isa cap) { return kernels::ConvQ8AheadOfXnnpack(cap) || kernels::DepthwiseQ8AheadOfXnnpack(cap); }},
     {"own-conv-f32", "fp32 CONV_2D (+ fused ADD/PRELU) and DEPTHWISE_CONV_2D on our kernels (engine/kernels/conv_f32.h)",
      [](Isa) { return MakeF32ConvBackend(); }, kernels::ConvF32AheadOfXnnpack},
+    {"own-hybrid",
+     "hybrid (float activations, int8 weights) FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D and int8 per-channel "
+     "FULLY_CONNECTED on our kernels (engine/kernels/hybrid_ops.h)",
+     MakeHybridBackend, [](Isa) { return true; }},
     {"XNNPACK", "XNNPACK subgraphs (Debian's libxnnpack), several ops per step",
      [](Isa) { return MakeXnnpackBackend(); }, [](Isa) { return true; }},
     {"own-kernels", "our portable kernels for the ops XNNPACK has no node for (engine/kernels/kernels.h)",

@@ -105,6 +105,7 @@ Status ParseOptions(const fb::Operator& op, OpOptions& o) {
       auto* t = op.builtin_options_as_FullyConnectedOptions();
       o.activation = ConvertActivation(t->fused_activation_function());
       o.keep_num_dims = t->keep_num_dims();
+      o.asymmetric_quantize_inputs = t->asymmetric_quantize_inputs();
       if (t->weights_format() != 0)
         return UnimplementedError("shuffled fully-connected weights are not supported");
       break;

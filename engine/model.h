@@ -102,6 +102,9 @@ struct OpOptions {
   bool half_pixel_centers = false;
   bool keep_dims = false;
   bool keep_num_dims = false;
+  // FULLY_CONNECTED (hybrid, version 9+): quantize the float input with a zero
+  // point instead of symmetrically.
+  bool asymmetric_quantize_inputs = false;
   int32_t num_splits = 0;
   int32_t values_count = 0;
   int32_t block_size = 0;

@@ -156,23 +156,88 @@ Status ConvertWeightsToFloat16(EditableModel& m, Report& report) {
   return OkStatus();
 }
 
+namespace {
+
+// How an op reads a tensor in dynamic mode: as the int8 weights of a hybrid
+// op (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D input 1 with a float input 0:
+// TFLite quantizes that input on the fly), as such an op's bias (TensorFlow
+// keeps those float), or otherwise (the consumer gets a DEQUANTIZE).
+enum class Use : uint8_t { kHybridWeights, kBias, kOther };
+
+Use UseOf(const EditableModel& m, const fb::OperatorT& op, size_t input) {
+  const int32_t code = m.BuiltinCode(op);
+  if (code != b::kFullyConnected && code != b::kConv2D && code != b::kDepthwiseConv2D) return Use::kOther;
+  if (input == 2) return Use::kBias;
+  if (input != 1 || op.inputs.empty() || op.inputs[0] < 0 ||
+      m.tensor(op.inputs[0]).type != fb::TensorType::FLOAT32 || op.outputs.size() != 1 ||
+      m.tensor(op.outputs[0]).type != fb::TensorType::FLOAT32)
+    return Use::kOther;
+  const size_t rank = m.tensor(op.inputs[1]).shape.size();
+  return rank == (code == b::kFullyConnected ? 2u : 4u) ? Use::kHybridWeights : Use::kOther;
+}
+
+// The version TFLite's op_version.cc gives the hybrid form of the op.
+int32_t HybridVersion(int32_t code, bool per_channel) {
+  if (code == b::kFullyConnected) return per_channel ? kHybridFullyConnectedPerChannelVersion
+                                                     : kHybridFullyConnectedAsymmetricVersion;
+  if (code == b::kConv2D) return kHybridConvVersion;
+  return kHybridDepthwiseVersion;
+}
+
+}  // namespace
+
 Status QuantizeWeightsOnly(EditableModel& m, size_t min_elements, bool per_tensor, Report& report) {
   std::vector<std::unique_ptr<fb::OperatorT>> dequantize_ops;
   const int n = m.num_tensors();
+  auto& ops = m.graph().operators;
   for (int t = 0; t < n; ++t) {
     if (!IsFloatConstant(m, t)) continue;
     EP_ASSIGN_OR_RETURN(const std::vector<float> values, m.FloatData(t));
     if (values.size() < min_elements) continue;
+    // Which ops read it, and how.
+    std::vector<std::pair<fb::OperatorT*, size_t>> hybrid;
+    bool other = m.graph().outputs.end() != std::find(m.graph().outputs.begin(), m.graph().outputs.end(), t);
+    bool bias = false;
+    for (auto& op : ops)
+      for (size_t j = 0; j < op->inputs.size(); ++j) {
+        if (op->inputs[j] != t) continue;
+        switch (UseOf(m, *op, j)) {
+          case Use::kHybridWeights: hybrid.emplace_back(op.get(), j); break;
+          case Use::kBias: bias = true; break;
+          case Use::kOther: other = true; break;
+        }
+      }
+    if (bias) continue;
     const int axis = per_tensor ? -1 : FilterAxisOf(m, t);
     SymmetricWeights w = QuantizeSymmetric(values, m.tensor(t).shape, axis);
     float max_scale = 0.0f;
     for (float s : w.scales) max_scale = std::max(max_scale, s);
     report.Weight(m.tensor(t).name, "INT8", w.scales.size(), max_scale);
-    const int32_t version = w.scales.size() > 1 ? kDequantizePerChannelVersion : kDequantizeInt8Version;
+    const bool per_channel = w.scales.size() > 1;
     const size_t channels = w.scales.size();
-    PutBehindDequantize(m, t, fb::TensorType::INT8, AsBytes(w.values),
-                        MakeQuant(std::move(w.scales), std::vector<int64_t>(channels, 0), std::max(axis, 0)), version,
-                        dequantize_ops);
+    auto quant = MakeQuant(std::move(w.scales), std::vector<int64_t>(channels, 0), std::max(axis, 0));
+    if (hybrid.empty()) {
+      PutBehindDequantize(m, t, fb::TensorType::INT8, AsBytes(w.values), std::move(quant),
+                          per_channel ? kDequantizePerChannelVersion : kDequantizeInt8Version, dequantize_ops);
+      continue;
+    }
+    // Hybrid consumers read the int8 tensor itself (TFLite's layout); any other
+    // consumer reads a DEQUANTIZE of it.
+    const fb::TensorT& original = m.tensor(t);
+    const int stored = m.AddTensor(original.name + "_int8", fb::TensorType::INT8, original.shape,
+                                   m.AddBuffer(AsBytes(w.values)), std::move(quant));
+    for (auto [op, j] : hybrid) {
+      op->inputs[j] = stored;
+      const int32_t code = m.BuiltinCode(*op);
+      op->opcode_index = m.ExactOpcodeIndex(code, HybridVersion(code, per_channel));
+      // As TensorFlow's converter writes them: inputs quantized with a zero
+      // point (ReLU outputs would waste half of a symmetric range).
+      if (auto* options = op->builtin_options.AsFullyConnectedOptions()) options->asymmetric_quantize_inputs = true;
+    }
+    m.ClearData(t);
+    if (other) dequantize_ops.push_back(m.MakeOp(b::kDequantize, per_channel ? kDequantizePerChannelVersion
+                                                                              : kDequantizeInt8Version,
+                                                 {stored}, {t}));
   }
   PrependOps(m, std::move(dequantize_ops));
   return OkStatus();

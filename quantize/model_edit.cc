@@ -168,6 +168,22 @@ uint32_t EditableModel::OpcodeIndex(int32_t builtin_code, int32_t version) {
   return static_cast<uint32_t>(codes.size() - 1);
 }
 
+uint32_t EditableModel::ExactOpcodeIndex(int32_t builtin_code, int32_t version) {
+  auto& codes = model_->operator_codes;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const int32_t code = std::max(static_cast<int32_t>(codes[i]->builtin_code),
+                                  static_cast<int32_t>(codes[i]->deprecated_builtin_code));
+    if (code == builtin_code && code != engine::builtin::kCustom && codes[i]->version == version)
+      return static_cast<uint32_t>(i);
+  }
+  auto code = std::make_unique<fb::OperatorCodeT>();
+  code->builtin_code = static_cast<fb::BuiltinOperator>(builtin_code);
+  code->deprecated_builtin_code = static_cast<int8_t>(std::min(builtin_code, 127));
+  code->version = version;
+  codes.push_back(std::move(code));
+  return static_cast<uint32_t>(codes.size() - 1);
+}
+
 void EditableModel::RaiseVersion(const fb::OperatorT& op, int32_t version) {
   auto& code = *model_->operator_codes[op.opcode_index];
   code.version = std::max(code.version, version);

@@ -54,6 +54,10 @@ class EditableModel {
   void ClearData(int tensor);
   // An operator_codes index for a builtin op of at least `version`.
   uint32_t OpcodeIndex(int32_t builtin_code, int32_t version);
+  // An operator_codes index for exactly (builtin op, version), added when
+  // missing: ops of one code may need different versions (a hybrid
+  // FULLY_CONNECTED beside float ones that an older runtime still runs).
+  uint32_t ExactOpcodeIndex(int32_t builtin_code, int32_t version);
   // Raises the version of operator `op`'s code to at least `version`.
   void RaiseVersion(const fb::OperatorT& op, int32_t version);
   // A new operator (not yet placed in the graph).

@@ -23,8 +23,10 @@ int FuseActivations(EditableModel& model);
 Status ConvertWeightsToFloat16(EditableModel& model, Report& report);
 
 // dynamic mode: float32 constants with >= min_elements values stored as int8
-// symmetric (per channel along the consumer's filter axis unless per_tensor)
-// behind a DEQUANTIZE.
+// symmetric (per channel along the consumer's filter axis unless per_tensor),
+// as TFLite lays them out: FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D take
+// them as hybrid ops (float activations, int8 weights); other consumers read
+// them through a DEQUANTIZE. Biases stay float.
 Status QuantizeWeightsOnly(EditableModel& model, size_t min_elements, bool per_tensor, Report& report);
 
 // Cross-layer equalization (equalize.cc) of consecutive conv / depthwise / FC
@@ -46,5 +48,12 @@ Result<int> CorrectBiases(EditableModel& quantized, const std::vector<uint8_t>& 
 inline constexpr int32_t kDequantizeInt8Version = 2;
 inline constexpr int32_t kDequantizeFloat16Version = 3;
 inline constexpr int32_t kDequantizePerChannelVersion = 5;
+// Versions of the hybrid ops (TFLite's op_version.cc): FULLY_CONNECTED with
+// asymmetric_quantize_inputs, and with per-channel weights; CONV_2D and
+// DEPTHWISE_CONV_2D with int8 weights and float activations.
+inline constexpr int32_t kHybridFullyConnectedAsymmetricVersion = 9;
+inline constexpr int32_t kHybridFullyConnectedPerChannelVersion = 12;
+inline constexpr int32_t kHybridConvVersion = 5;  // what TensorFlow 2.21 writes for per-channel weights
+inline constexpr int32_t kHybridDepthwiseVersion = 6;
 
 }  // namespace edgepipe::quantize

@@ -115,8 +115,13 @@ def real(y, detail):
     return scale * (y.astype(np.float64) - zero)
 
 
-def run_litert(path, x):
-    interpreter = litert.Interpreter(model_path=str(path), num_threads=1)
+def run_litert(path, x, delegates=True):
+    """delegates=False: TFLite's own kernels only. Its default XNNPACK delegate runs some hybrid
+    (dynamic-mode) ops with XNNPACK's own on-the-fly quantization (per pixel, not per image), so
+    edgepipe, which computes them as TFLite's kernels do, is compared with those."""
+    kind = None if delegates else litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interpreter = litert.Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=kind) \
+        if kind is not None else litert.Interpreter(model_path=str(path), num_threads=1)
     interpreter.allocate_tensors()
     detail = interpreter.get_input_details()[0]
     interpreter.set_tensor(detail["index"], to_input(x, detail))
@@ -170,7 +175,7 @@ def test_quantized_model_runs_in_litert_and_matches(float_model, tmp_path, varia
     for x in photos([1, 32, 32, 3]):
         want = run_litert(float_model, x)
         ours = run_edgepipe(out, x)
-        theirs = run_litert(out, x)
+        theirs = run_litert(out, x, delegates=mode != "dynamic")
         assert ours.keys() == theirs.keys() == want.keys()
         for name, (y_ref, d_ref) in want.items():
             y_ours, d_ours = ours[name]
@@ -241,14 +246,16 @@ def test_face_detector_quantized_loads_in_litert(tmp_path, mode):
     report = quantize(FACE_MODEL, out, mode, *extra)
     assert report["float16_dequantize_folded"] > 0
     x = photos([1, 128, 128, 3])[3]  # face.jpg
-    want, ours, theirs = run_litert(FACE_MODEL, x), run_edgepipe(out, x), run_litert(out, x)
+    want, ours, theirs = run_litert(FACE_MODEL, x), run_edgepipe(out, x), run_litert(out, x, mode != "dynamic")
     for name in want:
         got, lite, expected = real(*ours[name]), real(*theirs[name]), real(*want[name])
         spread = np.max(np.abs(expected))
         np.testing.assert_allclose(got, lite, atol=1e-3 * spread, err_msg=name)
-        # fp16 weights are the model's own; int8 weights (dynamic) move outputs by a few %.
+        # fp16 weights are the model's own; dynamic mode's hybrid convs quantize their inputs on
+        # the fly too, which moves a few regressor outputs by up to ~7 % of the range (TFLite's own
+        # kernels give the same numbers: `lite` above).
         if mode != "int8":
-            np.testing.assert_allclose(got, expected, atol={"fp16": 1e-3, "dynamic": 6e-2}[mode] * spread,
+            np.testing.assert_allclose(got, expected, atol={"fp16": 1e-3, "dynamic": 8e-2}[mode] * spread,
                                        err_msg=name)
 
 
