@@ -13,7 +13,8 @@ class Clock {
   virtual int64_t NowNs() const = 0;  // monotonic
 };
 
-// std::chrono::steady_clock; the default of every graph.
+// std::chrono::steady_clock (read through the CPU's tick counter where that is
+// steady and cheaper, see core/clock.cc); the default of every graph.
 const Clock& SteadyClock();
 
 // Time that moves only when told to; thread-safe.

@@ -54,7 +54,7 @@ void GraphRuntime::ResetRunState() {
     node->next_sequence = node->next_to_emit = 0;
     node->finished.clear();
     node->emitting = false;
-    node->process_calls = node->process_time_us = node->packets_in = node->packets_out = 0;
+    node->process_calls = node->packets_in = node->packets_out = 0;
     node->dropped = 0;
     node->max_queue_seen = 0;
     node->process_times.Clear();

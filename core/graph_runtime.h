@@ -67,7 +67,17 @@ class GraphRuntime {
     std::unique_ptr<CalculatorContext> context;
     uint64_t sequence = 0;
     bool drained_last_full_queue = false;
+    // Input queue depths after this step took its packets, traced with the call's span
+    // (no clock read of their own). A node with more inputs traces the rest at once.
+    static constexpr int kTracedPops = 8;
+    struct Pop {
+      int32_t slot, depth;
+    };
+    int traced_pops = 0;
+    Pop pops[kTracedPops];
   };
+  // "Read the clock if a trace needs the time": for Deliver calls with no span end at hand.
+  static constexpr int64_t kNoTime = INT64_MIN;
 
   Status BuildNodes();
   Status ConnectStreams();
@@ -85,10 +95,11 @@ class GraphRuntime {
   // Schedules a task for the node if it is ready and has a free task slot.
   void ResumeNode(NodeState& node);
   void TaskFinished();
+  // `now_ns`: the producing call's end, the time of the trace's queue-depth counters.
   void EmitOutputs(NodeState& node, CalculatorContext& context, std::optional<Timestamp> offset_bound,
-                   bool close_all);
+                   bool close_all, int64_t now_ns = kNoTime);
   // May move from `packets`.
-  void Deliver(int stream_id, std::vector<Packet>& packets, Timestamp bound, bool closed);
+  void Deliver(int stream_id, std::vector<Packet>& packets, Timestamp bound, bool closed, int64_t now_ns = kNoTime);
   void OnQueueDrained();
   void NodeClosed(NodeState& node);
   void RecordError(const Status& status);
@@ -105,9 +116,10 @@ class GraphRuntime {
   // Tracing (core/graph_tracing.cc); the hooks run only while tracer_ is set.
   Status StartTrace();
   Status FinishTrace();
+  // One record per call: its span, arrows and (with `work`) the depths its input queues fell to.
   void TraceCall(NodeState& node, TraceWriter::Call call, int64_t start_ns, int64_t end_ns,
-                 const CalculatorContext& context);
-  void TraceQueueDepth(const NodeState& node, int slot, size_t depth);
+                 const CalculatorContext& context, const Work* work = nullptr);
+  void TraceQueueDepth(const NodeState& node, int slot, size_t depth, int64_t ns);
 
   // Stall diagnostics (core/stall_diagnostics.cc). With mutex_ held: waits until `done`,
   // reporting (and with a stall timeout, failing the run) when no progress is made.

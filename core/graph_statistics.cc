@@ -6,31 +6,23 @@
 
 namespace edgepipe {
 
-void ProcessTimes::Add(int64_t ns) {
-  std::lock_guard lock(mutex);
-  if (recent_ns.size() < kRecent) {
-    recent_ns.push_back(ns);
-  } else {
-    recent_ns[next] = ns;
-  }
-  next = (next + 1) % kRecent;
-  max_ns = std::max(max_ns, ns);
-}
-
 void ProcessTimes::Clear() {
   std::lock_guard lock(mutex);
   recent_ns.clear();
-  next = 0;
+  next = count = 0;
   max_ns = 0;
+  total_ns = 0;
 }
 
-void ProcessTimes::Summarize(double* p50_us, double* p90_us, double* p99_us, double* max_us) const {
+void ProcessTimes::Summarize(double* p50_us, double* p90_us, double* p99_us, double* max_us,
+                             uint64_t* total_us) const {
   std::vector<int64_t> samples;
   int64_t max = 0;
   {
     std::lock_guard lock(mutex);
-    samples = recent_ns;
+    samples.assign(recent_ns.begin(), recent_ns.begin() + static_cast<std::ptrdiff_t>(count));
     max = max_ns;
+    *total_us = total_ns / 1000;
   }
   *max_us = static_cast<double>(max) / 1000.0;
   if (samples.empty()) {
@@ -55,7 +47,6 @@ std::vector<NodeStats> GraphRuntime::Stats() const {
     one.node = node->name;
     one.calculator = node->calculator_name;
     one.process_calls = node->process_calls.load();
-    one.process_time_us = node->process_time_us.load();
     one.packets_in = node->packets_in.load();
     one.packets_out = node->packets_out.load();
     one.dropped = node->dropped.load();
@@ -63,7 +54,7 @@ std::vector<NodeStats> GraphRuntime::Stats() const {
       std::lock_guard lock(node->mutex);
       one.max_queue_seen = node->max_queue_seen;
     }
-    node->process_times.Summarize(&one.p50_us, &one.p90_us, &one.p99_us, &one.max_us);
+    node->process_times.Summarize(&one.p50_us, &one.p90_us, &one.p99_us, &one.max_us, &one.process_time_us);
     stats.push_back(one);
   }
   return stats;

@@ -45,31 +45,50 @@ Status GraphRuntime::FinishTrace() {
 }
 
 void GraphRuntime::TraceCall(NodeState& node, TraceWriter::Call call, int64_t start_ns, int64_t end_ns,
-                             const CalculatorContext& context) {
+                             const CalculatorContext& context, const Work* work) {
+  using Event = TraceWriter::Event;
+  // Recorded in batches: one lock and thread lookup per call, not per event.
+  constexpr size_t kBatch = 16;
+  Event events[kBatch];
+  size_t count = 0;
+  auto add = [&](const Event& event) {
+    if (count == kBatch) {
+      tracer_->Record(events, count);
+      count = 0;
+    }
+    events[count++] = event;
+  };
   const Timestamp timestamp = context.input_timestamp_;
-  tracer_->Span(node.trace_name, call, start_ns, end_ns, timestamp.Value());
+  add(Event::Span(node.trace_name, call, start_ns, end_ns, timestamp.Value()));
+  if (work != nullptr) {
+    // The packets left their queues just before the call began.
+    for (int i = 0; i < work->traced_pops; ++i) {
+      add(Event::Counter(node.trace_queue_names[work->pops[i].slot], work->pops[i].depth, start_ns));
+    }
+  }
   for (int slot = 0; slot < static_cast<int>(node.input_streams.size()); ++slot) {
     const Packet& packet = context.input_packets_[slot];
     // Graph inputs have no producer span for an arrow to start from.
     if (packet.IsEmpty() || streams_[node.input_streams[slot]].producer_node < 0) continue;
-    tracer_->FlowIn(FlowId(node.input_streams[slot], node.id, slot, packet.timestamp()), start_ns);
+    add(Event::FlowIn(FlowId(node.input_streams[slot], node.id, slot, packet.timestamp()), start_ns));
   }
   for (int slot = 0; slot < node.output_layout.size(); ++slot) {
     const int stream = node.output_streams[slot];
     for (const Packet& packet : context.outputs_.handles_[slot].packets_) {
       for (auto [consumer, in_slot] : streams_[stream].consumers) {
-        tracer_->FlowOut(FlowId(stream, consumer, in_slot, packet.timestamp()), start_ns);
+        add(Event::FlowOut(FlowId(stream, consumer, in_slot, packet.timestamp()), start_ns));
       }
     }
   }
+  tracer_->Record(events, count);
   if (context.dropped_ != 0) {
     tracer_->Instant(fmt::format("drop: {} dropped {} packet(s) at {}", node.name, context.dropped_,
                                  timestamp.DebugString()));
   }
 }
 
-void GraphRuntime::TraceQueueDepth(const NodeState& node, int slot, size_t depth) {
-  tracer_->Counter(node.trace_queue_names[slot], static_cast<int64_t>(depth));
+void GraphRuntime::TraceQueueDepth(const NodeState& node, int slot, size_t depth, int64_t ns) {
+  tracer_->Record(TraceWriter::Event::Counter(node.trace_queue_names[slot], static_cast<int64_t>(depth), ns));
 }
 
 }  // namespace edgepipe

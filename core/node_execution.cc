@@ -50,7 +50,8 @@ Status GraphRuntime::OpenNode(NodeState& node) {
   const int64_t open_start = listener_ || tracer_ ? clock_->NowNs() : 0;
   if (listener_) listener_({GraphEvent::Kind::kOpen, node.id, Timestamp::Unstarted(), open_start});
   Status status = CallCalculator([&] { return calculator->Open(&context); });
-  if (tracer_) TraceCall(node, TraceWriter::Call::kOpen, open_start, clock_->NowNs(), context);
+  const int64_t open_end = tracer_ ? clock_->NowNs() : kNoTime;
+  if (tracer_) TraceCall(node, TraceWriter::Call::kOpen, open_start, open_end, context);
   for (auto& handle : context.outputs_.handles_) handle.header_allowed_ = false;
   node.calculator = std::move(calculator);
   node.opened = true;
@@ -70,7 +71,7 @@ Status GraphRuntime::OpenNode(NodeState& node) {
     }
   }
   // Packets emitted in Open are delivered like any other.
-  EmitOutputs(node, context, std::nullopt, false);
+  EmitOutputs(node, context, std::nullopt, false, open_end);
   for (int i = 0; i < node.max_in_flight; ++i) node.free_contexts.push_back(MakeContext(node));
   return OkStatus();
 }
@@ -90,12 +91,13 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
     if (listener_) listener_({GraphEvent::Kind::kClose, node.id, Timestamp::Done(), close_start});
     Status status = CallCalculator([&] { return node.calculator->Close(&context); });
     if (!status.ok()) RecordError(status.WithContext(node.where + " Close"));
-    if (tracer_) TraceCall(node, TraceWriter::Call::kClose, close_start, clock_->NowNs(), context);
+    const int64_t close_end = tracer_ ? clock_->NowNs() : kNoTime;
+    if (tracer_) TraceCall(node, TraceWriter::Call::kClose, close_start, close_end, context);
     if (context.dropped_ != 0) {
       node.dropped.fetch_add(static_cast<uint64_t>(context.dropped_), std::memory_order_relaxed);
       context.dropped_ = 0;
     }
-    EmitOutputs(node, context, std::nullopt, true);
+    EmitOutputs(node, context, std::nullopt, true, close_end);
     NodeClosed(node);
     return;
   }
@@ -137,14 +139,14 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
   // Clock reads cost about as much as a hop: only when someone looks at the times.
   const bool timed = timed_;
   const int64_t start = timed ? clock_->NowNs() : 0;
+  int64_t end = kNoTime;
   if (listener_) listener_({GraphEvent::Kind::kProcessStart, node.id, work.timestamp, start});
   Status status = CallCalculator([&] { return node.calculator->Process(&context); });
   if (timed) {
-    const int64_t end = clock_->NowNs();
+    end = clock_->NowNs();
     if (listener_) listener_({GraphEvent::Kind::kProcessEnd, node.id, work.timestamp, end});
-    node.process_time_us.fetch_add(static_cast<uint64_t>((end - start) / 1000), std::memory_order_relaxed);
     node.process_times.Add(end - start);
-    if (tracer_) TraceCall(node, TraceWriter::Call::kProcess, start, end, context);
+    if (tracer_) TraceCall(node, TraceWriter::Call::kProcess, start, end, context, &work);
   }
   if (context.dropped_ != 0) {
     node.dropped.fetch_add(static_cast<uint64_t>(context.dropped_), std::memory_order_relaxed);
@@ -171,7 +173,7 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
   }
 
   if (node.max_in_flight == 1) {
-    EmitOutputs(node, context, offset_bound, false);
+    EmitOutputs(node, context, offset_bound, false, end);
     std::lock_guard lock(node.mutex);
     ++node.next_to_emit;
     node.free_contexts.push_back(std::move(work.context));
@@ -214,7 +216,7 @@ void GraphRuntime::Execute(NodeState& node, Work& work) {
 
 // Delivers what one call produced, then raises bounds (explicit, by offset, or Done).
 void GraphRuntime::EmitOutputs(NodeState& node, CalculatorContext& context, std::optional<Timestamp> offset_bound,
-                               bool close_all) {
+                               bool close_all, int64_t now_ns) {
   for (int slot = 0; slot < node.output_layout.size(); ++slot) {
     auto state_lock = LockOutputState(node);
     if (node.output_closed[slot]) continue;
@@ -239,13 +241,15 @@ void GraphRuntime::EmitOutputs(NodeState& node, CalculatorContext& context, std:
     node.output_closed[slot] = closed;
     if (state_lock.owns_lock()) state_lock.unlock();
     node.packets_out.fetch_add(packets.size(), std::memory_order_relaxed);
-    Deliver(node.output_streams[slot], packets, bound, closed);
+    Deliver(node.output_streams[slot], packets, bound, closed, now_ns);
     packets.clear();
   }
 }
 
-void GraphRuntime::Deliver(int stream_id, std::vector<Packet>& packets, Timestamp bound, bool closed) {
+void GraphRuntime::Deliver(int stream_id, std::vector<Packet>& packets, Timestamp bound, bool closed,
+                           int64_t now_ns) {
   StreamDef& stream = streams_[stream_id];
+  if (tracer_ && !packets.empty() && now_ns == kNoTime) now_ns = clock_->NowNs();
   if (!packets.empty()) {
     // One writer per stream (its producer's emitting task, or the graph input's caller): no atomic add.
     std::atomic<uint64_t>& count = stream_packets_[stream_id];
@@ -274,7 +278,7 @@ void GraphRuntime::Deliver(int stream_id, std::vector<Packet>& packets, Timestam
       queue.bound = new_bound;
       const size_t size = queue.packets.size();
       if (size > consumer.max_queue_seen) consumer.max_queue_seen = size;
-      if (tracer_ && !packets.empty()) TraceQueueDepth(consumer, slot, size);
+      if (tracer_ && !packets.empty()) TraceQueueDepth(consumer, slot, size, now_ns);
       if (!queue.back_edge && !queue.counted_full && static_cast<int>(size) >= queue.max_size) {
         queue.counted_full = true;
         full_queues_.fetch_add(1, std::memory_order_acq_rel);

@@ -44,6 +44,7 @@ void GraphRuntime::TaskFinished() {
 // Pops the next input set (or Close) under the node's lock.
 bool GraphRuntime::NextWork(NodeState& node, Work* work) {
   work->kind = WorkKind::kNone;
+  work->traced_pops = 0;
   if (Stopping()) return false;
   const Readiness readiness = EvaluateInputs(node, 1);
   work->kind = readiness.kind;
@@ -94,7 +95,14 @@ bool GraphRuntime::NextWork(NodeState& node, Work* work) {
             queue.packets.front().timestamp() == work->timestamp) {
           target = std::move(queue.packets.front());
           queue.packets.pop_front();
-          if (tracer_) TraceQueueDepth(node, slot, queue.packets.size());
+          if (tracer_) {
+            const int depth = static_cast<int>(queue.packets.size());
+            if (work->traced_pops < Work::kTracedPops) {
+              work->pops[work->traced_pops++] = {slot, depth};
+            } else {
+              TraceQueueDepth(node, slot, depth, clock_->NowNs());
+            }
+          }
           if (queue.counted_full && static_cast<int>(queue.packets.size()) < queue.max_size) {
             queue.counted_full = false;
             if (full_queues_.fetch_sub(1, std::memory_order_acq_rel) == 1) work->drained_last_full_queue = true;

@@ -16,6 +16,10 @@ void WriteFpcr(uint64_t fpcr) { __asm__ __volatile__("msr fpcr, %0" : : "r"(fpcr
 
 void CpuRelax() { __asm__ __volatile__("yield" ::: "memory"); }
 
+uint64_t ReadCycleCounter() { return 0; }
+
+bool CycleCounterIsSteady() { return false; }
+
 bool CanFlushDenormals() { return true; }
 
 ScopedFlushDenormals::ScopedFlushDenormals(bool active) : active_(active) {

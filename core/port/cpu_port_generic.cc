@@ -6,6 +6,10 @@ namespace edgepipe::port {
 
 void CpuRelax() {}
 
+uint64_t ReadCycleCounter() { return 0; }
+
+bool CycleCounterIsSteady() { return false; }
+
 bool CanFlushDenormals() { return false; }
 
 ScopedFlushDenormals::ScopedFlushDenormals(bool active) : active_(active) {}

@@ -213,7 +213,8 @@ TEST(Trace, BoundedBufferOverwritesTheOldestAndSaysSo) {
   const std::string path = TempPath("small.json");
   Graph graph;
   graph.SetClock(&clock);
-  // A flush interval far beyond the run: only the half-full wake-ups and the final flush write.
+  // A flush interval far beyond the run: only the final flush writes, the newest 16 events
+  // per thread; the rest were overwritten and must be counted.
   graph.EnableTrace({path, /*buffer_events=*/16, /*flush_interval_ms=*/60'000});
   ASSERT_TRUE(graph.Initialize(*config).ok());
   ASSERT_TRUE(graph.StartRun().ok());
