@@ -1,7 +1,8 @@
 // ImageToTensorCalculator: turns a frame, or a region of interest of it, into a
 // model input tensor (NHWC), normalised to a float range or quantized to uint8/int8.
 //
-// Input   IMAGE (ImageFrame), in the model's channel order (ColorConvertCalculator).
+// Input   IMAGE (ImageFrame), in the model's channel order (ColorConvertCalculator),
+//         or in any format with tensor_format set to the model's order.
 //         NORM_RECT (NormalizedRect, optional) or RECT (Rect, pixels, optional):
 //         the region to crop, possibly rotated; the whole frame without one.
 // Output  TENSOR (Tensor): [1, H, W, C] (or [H, W, C]).
@@ -11,7 +12,12 @@
 //         growing it to the tensor's aspect ratio), to project landmarks back.
 // Options ImageToTensorCalculatorOptions: output_width, output_height,
 //         keep_aspect_ratio, border_mode, output_type, range_min, range_max,
-//         quantization_scale, quantization_zero_point, add_batch_dimension.
+//         quantization_scale, quantization_zero_point, add_batch_dimension,
+//         tensor_format.
+//
+// tensor_format converts the sampled pixels, not the frame: a graph whose
+// source decodes to BGR and runs the model on a few frames only converts
+// 300×300 pixels on those (the tracking graph), instead of every full frame.
 //
 // With output_width/height set, sampling follows MediaPipe's ImageToTensor-
 // Calculator: the ROI (centre, size, rotation in pixels) is grown to the
@@ -34,6 +40,7 @@
 //       output_width: 128 output_height: 128 range_min: -1 range_max: 1 } }
 //   }
 #include <cmath>
+#include <optional>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -128,6 +135,11 @@ class ImageToTensorCalculator : public CalculatorBase {
       return InvalidArgumentError(
           "ImageToTensorCalculator: NORM_RECT / RECT / TRANSFORM / ROI need output_width and output_height");
     }
+    if (!options_.tensor_format().empty()) {
+      auto format = ParseImageFormat(options_.tensor_format());
+      if (!format.ok()) return format.status().WithContext("ImageToTensorCalculator tensor_format");
+      tensor_format_ = *format;
+    }
     if (options_.output_type() != Options::FLOAT32) {
       if (options_.quantization_scale() > 0) {
         scale_ = options_.quantization_scale();
@@ -186,7 +198,12 @@ class ImageToTensorCalculator : public CalculatorBase {
         EP_RETURN_IF_ERROR(cc->Outputs().Tag("ROI").Add(sampled, cc->InputTimestamp()));
       }
     }
-    const int channels = image->channels();
+    if (tensor_format_ && *tensor_format_ != image->format()) {
+      EP_ASSIGN_OR_RETURN(ImageFrame sampled, ImageFrame::FromMat(image->format(), pixels));
+      EP_ASSIGN_OR_RETURN(sampled, sampled.ConvertedTo(*tensor_format_));
+      pixels = sampled.mat();
+    }
+    const int channels = pixels.channels();
     std::vector<int32_t> shape = {pixels.rows, pixels.cols, channels};
     if (options_.add_batch_dimension()) shape.insert(shape.begin(), 1);
 
@@ -212,6 +229,7 @@ class ImageToTensorCalculator : public CalculatorBase {
  private:
   Options options_;
   bool warp_ = false;
+  std::optional<ImageFormat> tensor_format_;  // unset: the frame's own
   double alpha_ = 1.0, beta_ = 0.0;
   double scale_ = 1.0;
   int64_t zero_point_ = 0;

@@ -10,6 +10,11 @@
 //         (SegmentationMask, optional, the frame's size): drawn by
 //         vision_result_drawing.h (mask under everything, classes on top).
 // Output  IMAGE (ImageFrame): same size and format, annotated.
+// Side    ENABLE (optional; string, bool or integer): connected but unset
+//         (an empty string, false or 0), drawing is off and every frame passes
+//         through untouched. Ready graphs connect it to the side packet of the
+//         writer the annotated frames go to (output_path), so a run without a
+//         video output spends nothing on drawing (docs/graphs.md).
 // Options AnnotationOverlayCalculatorOptions: box_color, keypoint_color (RGB),
 //         thickness, keypoint_radius, draw_scores, trail_length, mask_alpha,
 //         mask_color.
@@ -43,6 +48,7 @@
 #include "calculators/types/header_forwarding.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/segmentation_mask.h"
+#include "calculators/types/side_packet_values.h"
 #include "calculators/vision/annotation_overlay_calculator.pb.h"
 #include "calculators/vision/landmark_drawing.h"
 #include "calculators/vision/vision_result_drawing.h"
@@ -86,6 +92,8 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     cc->Input<SegmentationMask>("MASK").Optional().Doc("segmentation mask at the frame's size, blended in");
     cc->Output<ImageFrame>("IMAGE").Doc("annotated copy of the frame")
         .QueueLimit(kFrameQueueLimit);
+    cc->AddInputSidePacket("ENABLE", TypeId::Any()).Optional().Doc(
+        "connected but unset (\"\", false, 0): no drawing, frames pass through (ready graphs: output_path)");
     cc->SetTimestampOffset(0);
     cc->SetDoc(
         "Draws detections on a copy of each frame with OpenCV: box outlines, keypoint dots and the score "
@@ -117,6 +125,7 @@ class AnnotationOverlayCalculator : public CalculatorBase {
       return InvalidArgumentError("AnnotationOverlayCalculator: keypoint_radius must be ≥ 0, got {}",
                                   options_.keypoint_radius());
     }
+    EP_ASSIGN_OR_RETURN(enabled_, Enabled(*cc));
     return ForwardHeader(cc, "IMAGE", 0, "IMAGE", 0);
   }
 
@@ -125,7 +134,7 @@ class AnnotationOverlayCalculator : public CalculatorBase {
     auto present = [cc](const char* tag) { return cc->Inputs().HasTag(tag) && !cc->Inputs().Tag(tag).IsEmpty(); };
     const bool has_detections = present("DETECTIONS");
     const bool has_landmarks = present("LANDMARKS");
-    if (!has_detections && !has_landmarks && !present("CLASSIFICATIONS") && !present("MASK")) {
+    if (!enabled_ || (!has_detections && !has_landmarks && !present("CLASSIFICATIONS") && !present("MASK"))) {
       return cc->Outputs().Tag("IMAGE").Add(*image, cc->InputTimestamp());  // shares the pixels
     }
     static const std::vector<Detection> kNoDetections;
@@ -193,6 +202,16 @@ class AnnotationOverlayCalculator : public CalculatorBase {
   }
 
  private:
+  // The ENABLE side packet: unconnected = on; connected = on only when set.
+  static Result<bool> Enabled(const CalculatorContext& cc) {
+    if (!SidePacketConnected(cc, "ENABLE")) return true;
+    const Packet& packet = cc.InputSidePackets().Tag("ENABLE");
+    if (packet.IsEmpty()) return false;
+    if (const bool* flag = packet.TryGet<bool>()) return *flag;
+    EP_ASSIGN_OR_RETURN(std::optional<std::string> text, StringSidePacket(cc, "ENABLE"));
+    return text.has_value() && *text != "0" && *text != "false";
+  }
+
   // Appends each tracked detection's centre to its trail; trails of tracks absent from this frame end.
   void UpdateTrails(const std::vector<Detection>& detections, int width, int height) {
     std::map<int, std::deque<cv::Point>> updated;
@@ -209,6 +228,7 @@ class AnnotationOverlayCalculator : public CalculatorBase {
   }
 
   Options options_;
+  bool enabled_ = true;
   std::map<int, std::deque<cv::Point>> trails_;  // per track ID: past centres, oldest first
 };
 

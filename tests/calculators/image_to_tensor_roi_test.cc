@@ -141,5 +141,23 @@ TEST(ImageToTensorRoiTest, KeepAspectRatioGrowsTheRoiAndReplicateFillsOutside) {
   EXPECT_GT(cv::sum(converted->pixels.row(0))[0], 0) << "replicate, not zero";
 }
 
+TEST(ImageToTensorRoiTest, TensorFormatConvertsTheSampledPixelsOnly) {
+  EDGEPIPE_REQUIRE_SHARED_FILE(MediaPath("grace_hopper.bmp"));
+  const ImageFrame rgb = GraceHopper();
+  const ImageFrame bgr = rgb.ConvertedTo(ImageFormat::kBGR).value();
+  const std::string size = "output_width: 96 output_height: 64 keep_aspect_ratio: false ";
+  auto from_rgb = Convert(rgb, size, nullptr);
+  auto from_bgr = Convert(bgr, size + "tensor_format: \"RGB\"", nullptr);
+  auto bgr_as_is = Convert(bgr, size, nullptr);
+  ASSERT_TRUE(from_rgb.ok()) << from_rgb.status();
+  ASSERT_TRUE(from_bgr.ok()) << from_bgr.status();
+  ASSERT_TRUE(bgr_as_is.ok()) << bgr_as_is.status();
+  // A BGR frame with tensor_format RGB gives exactly the tensor of the RGB frame…
+  EXPECT_EQ(cv::norm(from_rgb->pixels, from_bgr->pixels, cv::NORM_INF), 0.0);
+  // …and without it the channels stay swapped (the option does something).
+  EXPECT_GT(cv::norm(from_rgb->pixels, bgr_as_is->pixels, cv::NORM_INF), 50.0);
+  EXPECT_FALSE(Convert(rgb, size + "tensor_format: \"YUV\"", nullptr).ok()) << "an unknown format is refused";
+}
+
 }  // namespace
 }  // namespace edgepipe

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "calculators/types/classification.h"
+#include "calculators/types/detection.h"
 #include "calculators/types/image_frame.h"
 #include "calculators/types/json_serialization.h"
 #include "calculators/types/letterbox_transform.h"
@@ -269,6 +270,38 @@ TEST(VisionDrawingTest, OverlayDrawsClassificationsAndProbabilityMasks) {
   cv::inRange(band, cv::Scalar(200, 200, 200), cv::Scalar(255, 255, 255), white);
   EXPECT_GT(cv::countNonZero(white), 10);
   EXPECT_EQ(frame.mat().at<cv::Vec3b>(99, 150), cv::Vec3b(0, 0, 0));  // the input frame is not written to
+}
+
+TEST(VisionDrawingTest, OverlayEnableSidePacketUnsetPassesFramesThrough) {
+  // The ready graphs' wiring: ENABLE from output_path; unset ("") = no video, so nothing is drawn.
+  const std::string config = R"(input_stream: "frame" input_stream: "boxes" output_stream: "annotated"
+      node { calculator: "AnnotationOverlayCalculator" input_side_packet: "ENABLE:output_path"
+        input_stream: "IMAGE:frame" input_stream: "DETECTIONS:boxes" output_stream: "IMAGE:annotated" })";
+  const ImageFrame frame = *ImageFrame::FromMat(ImageFormat::kBGR, cv::Mat(100, 200, CV_8UC3, cv::Scalar::all(0)));
+  Detection box;
+  box.xmin = 0.25f, box.ymin = 0.25f, box.width = 0.5f, box.height = 0.5f, box.score = 0.9f;
+  auto run = [&](const std::string& output_path) -> Result<cv::Mat> {
+    EP_ASSIGN_OR_RETURN(GraphConfig parsed, ParseGraphConfig(config, "test graph"));
+    Graph graph;
+    EP_RETURN_IF_ERROR(graph.Initialize(parsed));
+    cv::Mat annotated;
+    EP_RETURN_IF_ERROR(graph.ObserveOutputStream("annotated", [&](const Packet& packet) {
+      annotated = (*packet.Get<ImageFrame>())->mat();
+      return OkStatus();
+    }));
+    EP_RETURN_IF_ERROR(graph.StartRun({{"output_path", MakePacket<std::string>(output_path)}}));
+    EP_RETURN_IF_ERROR(graph.AddPacketToInputStream("frame", MakePacket<ImageFrame>(frame).At(Timestamp(0))));
+    EP_RETURN_IF_ERROR(graph.AddPacketToInputStream("boxes", MakePacket<std::vector<Detection>>(std::vector{box}).At(Timestamp(0))));
+    EP_RETURN_IF_ERROR(graph.CloseAllInputStreams());
+    EP_RETURN_IF_ERROR(graph.WaitUntilDone());
+    return annotated;
+  };
+  auto off = run("");
+  auto on = run("out.avi");
+  ASSERT_TRUE(off.ok()) << off.status();
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(off->data, frame.mat().data) << "off: the frame itself, shared, not a copy";
+  EXPECT_GT(cv::countNonZero(on->reshape(1)), 100) << "set: the box is drawn";
 }
 
 }  // namespace
